@@ -1,0 +1,69 @@
+import type { CheckResult } from '../metrics/types.ts';
+
+/** How a command ended; the action's `result` output carries the same words. */
+export type Outcome = 'passed' | 'rolled-back' | 'promoted' | 'noop' | 'dry-run';
+
+/** Everything a person or a later tool needs to know about one command run. */
+export interface StageReport {
+  command: 'step' | 'promote' | 'rollback' | 'status';
+  outcome: Outcome;
+  namespace: string;
+  virtualService: string;
+  /** The route's name, or `http[i]` when it has none. */
+  route: string;
+  host: string;
+  stableSubset?: string;
+  canarySubset?: string;
+  /** Canary percent before the command ran. */
+  weightBefore: number;
+  /** Canary percent when the command ended (after a rollback: what was restored). */
+  weightAfter: number;
+  /** The stage's planned list of canary weights. */
+  weights: number[];
+  /** ISO 8601 timestamps. */
+  startedAt: string;
+  finishedAt: string;
+  checks: CheckResult[];
+  /** One sentence saying why the rollout was rolled back, or why it is a no-op. */
+  reason?: string;
+  /** The planned change in a dry run: before/after route objects. */
+  plan?: { before: unknown; after: unknown };
+  /** Seconds from the breach being seen to the route being restored (rolled-back only). */
+  restoreSeconds?: number;
+  /** The percentile the latency figures are taken at (`latency-percentile`); 99 when absent. */
+  latencyPercentile?: number;
+}
+
+/** The names shown for each side; subsets when known, else the generic words. */
+export interface SideNames {
+  canary: string;
+  stable: string;
+}
+
+/** Subset names to label canary and stable figures with. */
+export function sideNames(report: Pick<StageReport, 'canarySubset' | 'stableSubset'>): SideNames {
+  return { canary: report.canarySubset ?? 'canary', stable: report.stableSubset ?? 'stable' };
+}
+
+/** The latest canary figures of a report, for outputs and one-line descriptions. */
+export interface LatestFigures {
+  successRate?: number;
+  latencyMs?: number;
+  requests?: number;
+}
+
+/**
+ * The canary's most recent success rate and latency, each from the latest check that had it: a
+ * final no-data check should not hide what was measured a moment before.
+ */
+export function latestFigures(report: Pick<StageReport, 'checks'>): LatestFigures {
+  const figures: LatestFigures = {};
+  for (const check of report.checks) {
+    if (check.canary.successRate !== undefined) {
+      figures.successRate = check.canary.successRate;
+      figures.requests = check.canary.requests;
+    }
+    if (check.canary.latencyMs !== undefined) figures.latencyMs = check.canary.latencyMs;
+  }
+  return figures;
+}
