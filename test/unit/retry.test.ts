@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import type { Clock } from '../../src/clock.ts';
 import { UserError } from '../../src/errors.ts';
 import { MemoryLogger } from '../../src/logger.ts';
@@ -40,8 +40,8 @@ const classify = (error: unknown) =>
     ? { ...classifyHttpStatus(error.status), retryAfterMs: error.retryAfter }
     : { retry: isTransientNetworkError(error) };
 
-describe('withRetry', () => {
-  it('returns the first success and passes the attempt number', async () => {
+await test('withRetry', async (t) => {
+  await t.test('returns the first success and passes the attempt number', async () => {
     const clock = new FakeClock();
     const seen: number[] = [];
     const result = await withRetry(
@@ -58,7 +58,7 @@ describe('withRetry', () => {
     assert.deepEqual(clock.sleeps, [250, 500]);
   });
 
-  it('waits as long as Retry-After says instead of the backoff', async () => {
+  await t.test('waits as long as Retry-After says instead of the backoff', async () => {
     const clock = new FakeClock();
     let calls = 0;
     await withRetry(
@@ -68,7 +68,7 @@ describe('withRetry', () => {
     assert.deepEqual(clock.sleeps, [7_000]);
   });
 
-  it('caps an excessive Retry-After', async () => {
+  await t.test('caps an excessive Retry-After', async () => {
     const clock = new FakeClock();
     let calls = 0;
     await withRetry(
@@ -78,42 +78,45 @@ describe('withRetry', () => {
     assert.deepEqual(clock.sleeps, [20_000]);
   });
 
-  it('gives up within the time budget, saying what, how often, how long and why', async () => {
-    const clock = new FakeClock();
-    let calls = 0;
-    const failing = () => {
-      calls++;
-      return Promise.reject(
-        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }),
-      );
-    };
-    await assert.rejects(
-      withRetry(failing, {
-        what: 'query Prometheus at http://p:9090',
-        classify,
-        clock,
-        random: () => 0.99,
-      }),
-      (error: unknown) => {
-        assert.ok(error instanceof RetryExhaustedError);
-        assert.ok(error instanceof UserError);
-        assert.equal(error.attempts, calls);
-        assert.match(
-          error.message,
-          new RegExp(
-            `^query Prometheus at http://p:9090 failed after ${calls} attempts over 60\\.0s; last error: connect ECONNREFUSED`,
-          ),
+  await t.test(
+    'gives up within the time budget, saying what, how often, how long and why',
+    async () => {
+      const clock = new FakeClock();
+      let calls = 0;
+      const failing = () => {
+        calls++;
+        return Promise.reject(
+          Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }),
         );
-        return true;
-      },
-    );
-    const waited = clock.sleeps.reduce((a, b) => a + b, 0);
-    assert.equal(waited, 60_000);
-    assert.ok(calls > 5 && calls < 20, `attempts: ${calls}`);
-    assert.ok(clock.sleeps.every((ms) => ms <= 10_000));
-  });
+      };
+      await assert.rejects(
+        withRetry(failing, {
+          what: 'query Prometheus at http://p:9090',
+          classify,
+          clock,
+          random: () => 0.99,
+        }),
+        (error: unknown) => {
+          assert.ok(error instanceof RetryExhaustedError);
+          assert.ok(error instanceof UserError);
+          assert.equal(error.attempts, calls);
+          assert.match(
+            error.message,
+            new RegExp(
+              `^query Prometheus at http://p:9090 failed after ${calls} attempts over 60\\.0s; last error: connect ECONNREFUSED`,
+            ),
+          );
+          return true;
+        },
+      );
+      const waited = clock.sleeps.reduce((a, b) => a + b, 0);
+      assert.equal(waited, 60_000);
+      assert.ok(calls > 5 && calls < 20, `attempts: ${calls}`);
+      assert.ok(clock.sleeps.every((ms) => ms <= 10_000));
+    },
+  );
 
-  it('gives up at once when Retry-After is beyond the remaining budget', async () => {
+  await t.test('gives up at once when Retry-After is beyond the remaining budget', async () => {
     const clock = new FakeClock();
     let calls = 0;
     const failing = () => {
@@ -127,7 +130,7 @@ describe('withRetry', () => {
     assert.equal(calls, 2);
   });
 
-  it('passes a non-retryable error through immediately', async () => {
+  await t.test('passes a non-retryable error through immediately', async () => {
     const clock = new FakeClock();
     const bad = new HttpFailure(400);
     let calls = 0;
@@ -145,7 +148,7 @@ describe('withRetry', () => {
     assert.deepEqual(clock.sleeps, []);
   });
 
-  it('stops when the signal aborts', async () => {
+  await t.test('stops when the signal aborts', async () => {
     const clock = new FakeClock();
     const controller = new AbortController();
     let calls = 0;
@@ -162,7 +165,7 @@ describe('withRetry', () => {
     assert.equal(calls, 2);
   });
 
-  it('logs each retry', async () => {
+  await t.test('logs each retry', async () => {
     const clock = new FakeClock();
     const logger = new MemoryLogger();
     let calls = 0;
@@ -174,18 +177,18 @@ describe('withRetry', () => {
   });
 });
 
-describe('retryAfterMs', () => {
+await test('retryAfterMs', async (t) => {
   const now = Date.parse('2024-05-01T12:00:00Z');
-  it('reads seconds', () => {
+  await t.test('reads seconds', () => {
     assert.equal(retryAfterMs('120', now), 120_000);
     assert.equal(retryAfterMs(' 0 ', now), 0);
     assert.equal(retryAfterMs('1.5', now), 1_500);
   });
-  it('reads an HTTP date, never negative', () => {
+  await t.test('reads an HTTP date, never negative', () => {
     assert.equal(retryAfterMs('Wed, 01 May 2024 12:00:30 GMT', now), 30_000);
     assert.equal(retryAfterMs('Wed, 01 May 2024 11:00:00 GMT', now), 0);
   });
-  it('ignores absent or unreadable values', () => {
+  await t.test('ignores absent or unreadable values', () => {
     assert.equal(retryAfterMs(undefined, now), undefined);
     assert.equal(retryAfterMs('', now), undefined);
     assert.equal(retryAfterMs('soon', now), undefined);
@@ -194,8 +197,8 @@ describe('retryAfterMs', () => {
   });
 });
 
-describe('classifyHttpStatus', () => {
-  it('retries 429 and 5xx except 501', () => {
+await test('classifyHttpStatus', async (t) => {
+  await t.test('retries 429 and 5xx except 501', () => {
     for (const status of [429, 500, 502, 503, 504])
       assert.equal(classifyHttpStatus(status).retry, true, `${status}`);
     for (const status of [200, 400, 401, 403, 404, 409, 422, 501]) {
@@ -204,8 +207,8 @@ describe('classifyHttpStatus', () => {
   });
 });
 
-describe('isTransientNetworkError', () => {
-  it('recognises network codes, socket hang up and wrapped causes', () => {
+await test('isTransientNetworkError', async (t) => {
+  await t.test('recognises network codes, socket hang up and wrapped causes', () => {
     for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN']) {
       assert.equal(isTransientNetworkError(Object.assign(new Error('x'), { code })), true, code);
     }
@@ -215,7 +218,7 @@ describe('isTransientNetworkError', () => {
     });
     assert.equal(isTransientNetworkError(wrapped), true);
   });
-  it('rejects other errors, and never looks inside a UserError', () => {
+  await t.test('rejects other errors, and never looks inside a UserError', () => {
     assert.equal(
       isTransientNetworkError(Object.assign(new Error('x'), { code: 'ENOTFOUND' })),
       false,
