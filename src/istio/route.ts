@@ -1,0 +1,314 @@
+/**
+ * Pure editing of the one http route under rollout. Everything here returns new objects and
+ * leaves the rest of the user's VirtualService exactly as it was (DESIGN.md section 3).
+ */
+import { UserError } from '../errors.ts';
+import { objectLabel } from './names.ts';
+import type { Destination, HTTPRoute, HTTPRouteDestination, VirtualService } from './types.ts';
+import { splitWeights } from './weights.ts';
+
+/** How the caller picks the route to shift: the `route`, `host` and `stable-subset` inputs. */
+export interface TargetQuery {
+  /** Name of the http route; when absent, the one route that targets the stable subset. */
+  route?: string;
+  /** Destination host under rollout; when absent, taken from the route. */
+  host?: string;
+  stableSubset: string;
+  /** When given, the route is also checked for destinations of other subsets of the host. */
+  canarySubset?: string;
+}
+
+/** The route found by `findTargetRoute`, with the host its traffic goes to. */
+export interface TargetRoute {
+  index: number;
+  route: HTTPRoute;
+  host: string;
+}
+
+/** What one stage writes: the route's host, both subsets and the canary percent. */
+export interface WeightOptions {
+  host: string;
+  stableSubset: string;
+  canarySubset: string;
+  /** Canary percent, an integer 0-100. */
+  weight: number;
+}
+
+/** What a promote needs; `current` keeps edits a user made to the route during the rollout. */
+export interface PromoteOptions {
+  host: string;
+  stableSubset: string;
+  canarySubset: string;
+  /** The route as it is now; its fields other than `route` are kept. Defaults to the original. */
+  current?: HTTPRoute;
+}
+
+/** `"name"` for a named route, `http[2]` for an unnamed one: how errors point at a route. */
+export function routeLabel(route: HTTPRoute, index: number): string {
+  return route.name ? JSON.stringify(route.name) : `http[${index}]`;
+}
+
+/**
+ * Finds the http route a rollout shifts. With `route`, the route of that name; without, the
+ * one route that sends traffic to the stable subset, or to the host without a subset (all its
+ * pods). A route that only sends to other subsets (a tester route to `v2`) or has no
+ * destinations (redirect, direct response) is not a candidate. Ambiguity is a UserError naming
+ * the candidates, as is a route that splits traffic across hosts.
+ */
+export function findTargetRoute(vs: VirtualService, query: TargetQuery): TargetRoute {
+  const http = vs.spec.http ?? [];
+  if (http.length === 0) {
+    throw new UserError(`${objectLabel('VirtualService', vs.metadata)} has no http routes`);
+  }
+  const found = query.route === undefined ? findCandidate(vs, query) : findNamed(vs, query);
+  assertSingleHost(vs, found);
+  const { stableSubset, canarySubset } = query;
+  if (canarySubset !== undefined) {
+    baseDestination(vs, found.route, found.index, { host: found.host, stableSubset, canarySubset });
+  }
+  return found;
+}
+
+function findNamed(vs: VirtualService, query: TargetQuery): TargetRoute {
+  const http = vs.spec.http ?? [];
+  const indexes = http.flatMap((route, index) => (route.name === query.route ? [index] : []));
+  const where = objectLabel('VirtualService', vs.metadata);
+  if (indexes.length === 0) {
+    const names = http.flatMap((route) => (route.name ? [JSON.stringify(route.name)] : []));
+    const present =
+      names.length > 0 ? `its named routes are ${names.join(', ')}` : 'it has no named routes';
+    throw new UserError(
+      `Input "route": ${where} has no http route named ${JSON.stringify(query.route)}; ${present}`,
+    );
+  }
+  if (indexes.length > 1) {
+    throw new UserError(
+      `Input "route": ${where} has ${indexes.length} http routes named ${JSON.stringify(query.route)} ` +
+        `(${indexes.map((i) => `http[${i}]`).join(', ')}); route names must be unique`,
+    );
+  }
+  const index = indexes[0];
+  const route = http[index];
+  const hosts = stableHosts(route, query);
+  if (hosts.length === 0) {
+    throw new UserError(
+      `Input "route": route ${routeLabel(route, index)} of ${where} sends no traffic to ${stableTarget(query)}; ` +
+        `its destinations: ${describeDestinations(route)}. Check inputs "stable-subset" and "host"`,
+    );
+  }
+  return { index, route, host: onlyHost(vs, route, index, hosts) };
+}
+
+function findCandidate(vs: VirtualService, query: TargetQuery): TargetRoute {
+  const http = vs.spec.http ?? [];
+  const candidates = http.flatMap((route, index) =>
+    stableHosts(route, query).length > 0 ? [{ route, index }] : [],
+  );
+  const where = objectLabel('VirtualService', vs.metadata);
+  if (candidates.length === 0) {
+    const routes = http.map(
+      (route, i) => `${routeLabel(route, i)} -> ${describeDestinations(route)}`,
+    );
+    throw new UserError(
+      `No http route of ${where} sends traffic to ${stableTarget(query)}; its routes: ` +
+        `${routes.join('; ')}. Check inputs "stable-subset" and "host", or set input "route"`,
+    );
+  }
+  if (candidates.length > 1) {
+    const names = candidates.map(
+      ({ route, index }) => `${routeLabel(route, index)} (${describeDestinations(route)})`,
+    );
+    throw new UserError(
+      `${candidates.length} http routes of ${where} send traffic to ${stableTarget(query)}: ` +
+        `${names.join(', ')}. Set input "route" to the name of the one to shift ` +
+        `(give the route a "name" in the VirtualService if it has none)`,
+    );
+  }
+  const { route, index } = candidates[0];
+  return { index, route, host: onlyHost(vs, route, index, stableHosts(route, query)) };
+}
+
+/** Hosts of the route's destinations that count as "stable": the stable subset, or no subset. */
+function stableHosts(route: HTTPRoute, query: TargetQuery): string[] {
+  const hosts = (route.route ?? [])
+    .map((d) => d.destination)
+    .filter((d) => isStable(d, query.stableSubset))
+    .filter((d) => query.host === undefined || d.host === query.host)
+    .map((d) => d.host);
+  return [...new Set(hosts)];
+}
+
+function onlyHost(vs: VirtualService, route: HTTPRoute, index: number, hosts: string[]): string {
+  if (hosts.length > 1) {
+    throw new UserError(
+      `Route ${routeLabel(route, index)} of ${objectLabel('VirtualService', vs.metadata)} sends ` +
+        `traffic to several hosts (${hosts.join(', ')}); set input "host" to the one under rollout`,
+    );
+  }
+  return hosts[0];
+}
+
+/**
+ * The rollout rewrites the route's destinations as stable plus canary of one host, so a route
+ * that also sends traffic elsewhere (a third service) would lose that traffic. Refuse it rather
+ * than guess: the user can give the canary host a route of its own.
+ */
+function assertSingleHost(vs: VirtualService, target: TargetRoute): void {
+  const others = (target.route.route ?? []).filter((d) => d.destination.host !== target.host);
+  if (others.length > 0) {
+    throw new UserError(
+      `Route ${routeLabel(target.route, target.index)} of ${objectLabel('VirtualService', vs.metadata)} ` +
+        `also sends traffic to other hosts (${describeList(others)}); a canary rollout needs a route ` +
+        `whose destinations all go to host ${JSON.stringify(target.host)}. Split it into routes of one host each`,
+    );
+  }
+}
+
+function isStable(destination: Destination, stableSubset: string): boolean {
+  return !destination.subset || destination.subset === stableSubset;
+}
+
+function stableTarget(query: TargetQuery): string {
+  const host = query.host === undefined ? 'a host' : `host ${JSON.stringify(query.host)}`;
+  return `subset ${JSON.stringify(query.stableSubset)} or to ${host} without a subset`;
+}
+
+/** `reviews/v1 90%, reviews/v2 10%`, or `no destinations (redirect)`, for error messages. */
+export function describeDestinations(route: HTTPRoute): string {
+  const destinations = route.route ?? [];
+  if (destinations.length === 0) {
+    const kind = ['redirect', 'directResponse', 'delegate'].find((k) => k in route);
+    return kind ? `no destinations (${kind})` : 'no destinations';
+  }
+  return describeList(destinations);
+}
+
+function describeList(destinations: HTTPRouteDestination[]): string {
+  return destinations
+    .map(({ destination, weight }) => {
+      const name = destination.subset
+        ? `${destination.host}/${destination.subset}`
+        : destination.host;
+      return weight === undefined ? name : `${name} ${weight}%`;
+    })
+    .join(', ');
+}
+
+/**
+ * The original's destination that stable and canary are copied from: the one with the stable
+ * subset or none. Other destinations may only be the canary subset of the same host (an earlier
+ * split the user wrote by hand); anything else would be dropped by the rewrite, so it is refused.
+ */
+function baseDestination(
+  vs: VirtualService | undefined,
+  original: HTTPRoute,
+  index: number | undefined,
+  opts: Omit<WeightOptions, 'weight'>,
+): HTTPRouteDestination {
+  const where = describeRoute(vs, original, index);
+  const destinations = original.route ?? [];
+  const bases = destinations.filter(
+    (d) => d.destination.host === opts.host && isStable(d.destination, opts.stableSubset),
+  );
+  const foreign = destinations.filter(
+    (d) =>
+      !bases.includes(d) &&
+      !(d.destination.host === opts.host && d.destination.subset === opts.canarySubset),
+  );
+  if (bases.length !== 1 || foreign.length > 0) {
+    throw new UserError(
+      `${where} must send its traffic to host ${JSON.stringify(opts.host)} through exactly one ` +
+        `destination with subset ${JSON.stringify(opts.stableSubset)} or no subset (plus, optionally, ` +
+        `subset ${JSON.stringify(opts.canarySubset)}); its destinations: ${describeDestinations(original)}`,
+    );
+  }
+  return bases[0];
+}
+
+function describeRoute(vs: VirtualService | undefined, route: HTTPRoute, index?: number): string {
+  const label =
+    index !== undefined ? routeLabel(route, index) : route.name ? JSON.stringify(route.name) : '';
+  const name = label ? `Route ${label}` : 'The route under rollout';
+  return vs ? `${name} of ${objectLabel('VirtualService', vs.metadata)}` : name;
+}
+
+/**
+ * The route at one stage: `current` with its destinations replaced by copies of the original's
+ * stable destination, `stableSubset` at 100-w and `canarySubset` at w. At 0 or 100 one
+ * destination is left and written without a weight. Every other field of `current` (match,
+ * retries, timeout, headers, rewrite, fault, mirror, corsPolicy, unknown ones) is kept in place,
+ * and destination fields such as `port` and `headers` are copied to both.
+ */
+export function setCanaryWeight(
+  original: HTTPRoute,
+  current: HTTPRoute,
+  opts: WeightOptions,
+): HTTPRoute {
+  const base = baseDestination(undefined, original, undefined, opts);
+  const { stable, canary } = splitWeights(opts.weight);
+  let destinations: HTTPRouteDestination[];
+  if (canary === 0) {
+    destinations = [copyDestination(base, opts.stableSubset, undefined)];
+  } else if (stable === 0) {
+    destinations = [copyDestination(base, opts.canarySubset, undefined)];
+  } else {
+    destinations = [
+      copyDestination(base, opts.stableSubset, stable),
+      copyDestination(base, opts.canarySubset, canary),
+    ];
+  }
+  const next = structuredClone(current);
+  // Assigning an existing key keeps its position, so the route's key order survives too.
+  next.route = destinations;
+  return next;
+}
+
+/** The promoted route: one destination, the original's fields with `canarySubset`, no weight. */
+export function promoteRoute(original: HTTPRoute, opts: PromoteOptions): HTTPRoute {
+  const { current = original, ...rest } = opts;
+  return setCanaryWeight(original, current, { ...rest, weight: 100 });
+}
+
+/** A copy of `base` sending to `subset`, keeping its key order; `weight` undefined drops it. */
+function copyDestination(
+  base: HTTPRouteDestination,
+  subset: string,
+  weight: number | undefined,
+): HTTPRouteDestination {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(base)) {
+    if (key === 'destination') out[key] = withSubset(base.destination, subset);
+    else if (key === 'weight') {
+      if (weight !== undefined) out[key] = weight;
+    } else out[key] = structuredClone(value);
+  }
+  if (weight !== undefined) out.weight = weight;
+  return out as HTTPRouteDestination;
+}
+
+/** A copy of `destination` with `subset`, placed right after `host` when the original had none. */
+function withSubset(destination: Destination, subset: string): Destination {
+  const out: Record<string, unknown> = {};
+  const hadSubset = 'subset' in destination;
+  for (const [key, value] of Object.entries(destination)) {
+    out[key] = key === 'subset' ? subset : structuredClone(value);
+    if (key === 'host' && !hadSubset) out.subset = subset;
+  }
+  out.subset = subset;
+  return out as Destination;
+}
+
+/** A copy of `vs` with `spec.http[index]` replaced by (a copy of) `route`. */
+export function withRoute(vs: VirtualService, index: number, route: HTTPRoute): VirtualService {
+  const http = vs.spec.http ?? [];
+  if (!Number.isInteger(index) || index < 0 || index >= http.length) {
+    throw new RangeError(
+      `${objectLabel('VirtualService', vs.metadata)} has no http[${index}] (it has ${http.length} http routes)`,
+    );
+  }
+  const next = structuredClone(vs);
+  // The index check above means the copy has this array; `?? []` only satisfies the type.
+  const nextHttp = next.spec.http ?? [];
+  nextHttp[index] = structuredClone(route);
+  return next;
+}
