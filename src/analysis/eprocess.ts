@@ -76,7 +76,7 @@ export function windowLogLR(w: RatioWindow, r: number, r0: number): number {
 export function updateRatio(state: RatioEProcess, w: RatioWindow): RatioEProcess {
   assertCounts(w);
   if (isEmptyWindow(w)) return state;
-  const logLR = state.logLR.map((acc, k) => acc + windowLogLR(w, state.r0 * GRID[k]!, state.r0));
+  const logLR = state.logLR.map((acc, k) => acc + windowLogLR(w, state.r0 * GRID[k], state.r0));
   const logE = logMeanExp(logLR);
   return {
     r0: state.r0,
@@ -213,7 +213,7 @@ export function updateSlo(state: SloEProcess, requests: number, errors: number):
   const p0 = state.pSlo;
   const ok = requests - errors;
   const logLR = state.logLR.map((acc, k) => {
-    const p = state.alternatives[k]!;
+    const p = state.alternatives[k];
     return acc + errors * Math.log(p / p0) + ok * (Math.log1p(-p) - Math.log1p(-p0));
   });
   const logE = logMeanExp(logLR);

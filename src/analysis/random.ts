@@ -40,13 +40,13 @@ export function seededRandom(seed: number): Random {
 
 const LOG_FACTORIAL_TABLE: number[] = (() => {
   const table = [0];
-  for (let k = 1; k < 256; k++) table.push(table[k - 1]! + Math.log(k));
+  for (let k = 1; k < 256; k++) table.push(table[k - 1] + Math.log(k));
   return table;
 })();
 
 /** log(k!) for integer k >= 0: exact sums below 256, Stirling's series (error < 1e-15) above. */
 export function logFactorial(k: number): number {
-  if (k < 256) return LOG_FACTORIAL_TABLE[k]!;
+  if (k < 256) return LOG_FACTORIAL_TABLE[k];
   const n = k + 1;
   const inv = 1 / n;
   const inv2 = inv * inv;

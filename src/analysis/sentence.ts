@@ -78,7 +78,7 @@ function errorComparison(o: ResolvedJudgeOptions, e: Evidence, s: JudgeState): s
 function latencyComparison(o: ResolvedJudgeOptions, s: JudgeState): string {
   let worst = 0;
   s.latency.forEach((p, i) => {
-    if (p.maxLogE > s.latency[worst]!.maxLogE) worst = i;
+    if (p.maxLogE > s.latency[worst].maxLogE) worst = i;
   });
   const process = s.latency[worst];
   const boundary = o.latencyBoundariesMs[worst];
