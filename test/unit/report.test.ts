@@ -1,0 +1,333 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { CheckResult } from '../../src/metrics/types.ts';
+import { chartPoints, renderSuccessChart } from '../../src/report/chart.ts';
+import { REPORT_SCHEMA, reportStamp, writeJsonReport } from '../../src/report/json.ts';
+import {
+  formatCheckLine,
+  formatDuration,
+  formatLatency,
+  formatPercent,
+} from '../../src/report/log-line.ts';
+import { latestFigures } from '../../src/report/report.ts';
+import type { StageReport } from '../../src/report/report.ts';
+import { cell, renderSummary } from '../../src/report/summary.ts';
+
+function check(overrides: Partial<CheckResult> = {}): CheckResult {
+  return {
+    elapsedMs: 90_000,
+    weight: 10,
+    verdict: 'pass',
+    canary: { requests: 312, errors: 1, successRate: 99.68, latencyMs: 84.2 },
+    stable: { requests: 2790, errors: 3, successRate: 99.9, latencyMs: 80 },
+    custom: [],
+    reasons: [],
+    ...overrides,
+  };
+}
+
+function report(overrides: Partial<StageReport> = {}): StageReport {
+  return {
+    command: 'step',
+    outcome: 'passed',
+    namespace: 'shop',
+    virtualService: 'reviews',
+    route: 'http[0]',
+    host: 'reviews',
+    stableSubset: 'v1',
+    canarySubset: 'v2',
+    weightBefore: 0,
+    weightAfter: 10,
+    weights: [10],
+    startedAt: '2025-01-02T03:04:05.000Z',
+    finishedAt: '2025-01-02T03:09:05.123Z',
+    checks: [],
+    ...overrides,
+  };
+}
+
+const noData = (elapsedMs: number): CheckResult =>
+  check({
+    elapsedMs,
+    verdict: 'no-data',
+    canary: { requests: 0, errors: 0 },
+    stable: { requests: 50, errors: 0, successRate: 100, latencyMs: 12 },
+    reasons: ['only 0 canary requests, 20 needed'],
+  });
+
+void describe('formatDuration', () => {
+  void it('spells seconds, minutes and hours compactly', () => {
+    assert.equal(formatDuration(0), '0s');
+    assert.equal(formatDuration(-5), '0s');
+    assert.equal(formatDuration(45_000), '45s');
+    assert.equal(formatDuration(90_000), '1m30s');
+    assert.equal(formatDuration(120_000), '2m');
+    assert.equal(formatDuration(3_720_000), '1h2m');
+    assert.equal(formatDuration(7_200_000), '2h');
+    assert.equal(formatDuration(89_600), '1m30s');
+  });
+});
+
+void describe('number formats', () => {
+  void it('never rounds a success rate up to 100%', () => {
+    assert.equal(formatPercent(99.96), '99.9%');
+    assert.equal(formatPercent(100), '100%');
+    assert.equal(formatPercent(5), '5.0%');
+    assert.equal(formatPercent(undefined), 'n/a');
+  });
+  void it('scales latency', () => {
+    assert.equal(formatLatency(4.54), '4.5ms');
+    assert.equal(formatLatency(84.2), '84ms');
+    assert.equal(formatLatency(1250), '1.25s');
+    assert.equal(formatLatency(undefined), 'n/a');
+  });
+});
+
+void describe('formatCheckLine', () => {
+  void it('prints one aligned line with the subset names', () => {
+    const line = formatCheckLine(check(), {
+      names: { canary: 'v2', stable: 'v1' },
+      percentile: 99,
+    });
+    assert.equal(
+      line,
+      '[ 1m30s] w=10%  success v2 99.6% | v1 99.9%  p99 v2  84ms | v1  80ms  req   312 |  2790  PASS',
+    );
+  });
+
+  void it('keeps columns aligned across weights, missing data and failures', () => {
+    const names = { canary: 'v2', stable: 'v1' };
+    const pass = formatCheckLine(check({ elapsedMs: 30_000, weight: 5 }), { names });
+    const failed = formatCheckLine(
+      check({
+        weight: 50,
+        verdict: 'fail',
+        canary: { requests: 1200, errors: 40, successRate: 96.67, latencyMs: 312 },
+        reasons: ['canary success rate 96.6% is below 99%', 'second\nline'],
+      }),
+      { names, percentile: 99.9 },
+    );
+    const empty = formatCheckLine(noData(120_000), { names });
+    assert.equal(pass.indexOf('success'), failed.indexOf('success'));
+    assert.equal(pass.indexOf('req'), empty.indexOf('req'));
+    assert.match(failed, /p99\.9 v2 312ms/);
+    assert.match(failed, /FAIL {2}canary success rate 96\.6% is below 99%; second line$/);
+    assert.match(empty, /success v2 {3}n\/a \| v1 {2}100%/);
+    assert.match(empty, /NO DATA/);
+    assert.doesNotMatch(failed, /\n/);
+  });
+
+  void it('falls back to canary/stable and shows custom values', () => {
+    const line = formatCheckLine(
+      check({
+        custom: [
+          { name: 'queue_depth', value: 12.5, verdict: 'pass' },
+          { name: 'x', verdict: 'no-data' },
+        ],
+      }),
+    );
+    assert.match(line, /success canary 99\.6% \| stable 99\.9%/);
+    assert.match(line, /queue_depth=12\.5 x=n\/a {2}PASS$/);
+  });
+});
+
+void describe('renderSuccessChart', () => {
+  void it('draws canary then stable, leaving out checks without data', () => {
+    const checks = [
+      check({ elapsedMs: 30_000, canary: { requests: 100, errors: 0, successRate: 100 } }),
+      noData(60_000),
+      check({ elapsedMs: 90_000, canary: { requests: 100, errors: 2, successRate: 97.456 } }),
+    ];
+    assert.equal(
+      renderSuccessChart(checks, { canary: 'v2', stable: 'v"1' }),
+      [
+        '---',
+        'config:',
+        '  themeVariables:',
+        '    xyChart:',
+        '      plotColorPalette: "#e8590c, #1c7ed6"',
+        '---',
+        'xychart-beta',
+        `  title "Success rate: v2 (canary) vs v'1 (stable)"`,
+        '  x-axis "elapsed" ["30s", "1m30s"]',
+        '  y-axis "success %" 96 --> 100',
+        '  line [100, 97.46]',
+        '  line [99.9, 99.9]',
+      ].join('\n'),
+    );
+  });
+
+  void it('needs two points with data on both sides', () => {
+    assert.equal(
+      renderSuccessChart([check(), noData(60_000)], { canary: 'a', stable: 'b' }),
+      undefined,
+    );
+    assert.equal(chartPoints([noData(1), noData(2)]).length, 0);
+  });
+
+  void it('keeps the y axis below 100 when nothing failed', () => {
+    const perfect = check({
+      canary: { requests: 10, errors: 0, successRate: 100 },
+      stable: { requests: 10, errors: 0, successRate: 100 },
+    });
+    const chart = renderSuccessChart([perfect, { ...perfect, elapsedMs: 120_000 }], {
+      canary: 'a',
+      stable: 'b',
+    });
+    assert.match(chart ?? '', /y-axis "success %" 99 --> 100/);
+  });
+});
+
+void describe('renderSummary', () => {
+  const failing = check({
+    elapsedMs: 120_000,
+    verdict: 'fail',
+    canary: { requests: 400, errors: 20, successRate: 95, latencyMs: 90 },
+    reasons: ['canary success rate 95.0% is below 99%'],
+  });
+
+  void it('puts the rollback reason first and lists every check', () => {
+    const text = renderSummary(
+      report({
+        outcome: 'rolled-back',
+        weightAfter: 0,
+        weights: [10, 25],
+        reason: 'The canary v2 answered 95.0% of requests without a 5xx, below the 99% required.',
+        checks: [check({ elapsedMs: 60_000 }), failing],
+        restoreSeconds: 1.25,
+        latencyPercentile: 95,
+      }),
+    );
+    const lines = text.split('\n');
+    assert.equal(lines[0], '## ❌ Canary rolled back: `reviews` in `shop`');
+    assert.equal(
+      lines[2],
+      '> **Why it was rolled back:** The canary v2 answered 95.0% of requests without a 5xx, below the 99% required.',
+    );
+    assert.ok(text.includes('| **Canary weight** | 0% → 10%, restored to 0% |'));
+    assert.ok(text.includes('| **Stage weights** | 10% → 25% |'));
+    assert.ok(text.includes('| **Route restored in** | 1.3 s after the breach |'));
+    assert.ok(
+      text.includes(
+        '| Elapsed | Weight | Success v2 | Success v1 | p95 v2 | p95 v1 | Requests v2 | Requests v1 | Verdict | Reasons |',
+      ),
+    );
+    assert.ok(text.includes('| 1m | 10% | 99.6% | 99.9% | 84ms | 80ms | 312 | 2790 | PASS |  |'));
+    assert.ok(
+      text.includes(
+        '| 2m | 10% | 95.0% | 99.9% | 90ms | 80ms | 400 | 2790 | **FAIL** | canary success rate 95.0% is below 99% |',
+      ),
+    );
+    assert.ok(text.includes('```mermaid\n---\nconfig:'));
+    assert.ok(text.includes('  line [99.68, 95]'));
+    assert.ok(text.endsWith('\n'));
+  });
+
+  void it('leaves the chart out without two checks with data', () => {
+    const text = renderSummary(report({ checks: [check(), noData(120_000)] }));
+    assert.ok(!text.includes('mermaid'));
+    assert.ok(text.includes('| **NO DATA** | only 0 canary requests, 20 needed |'));
+    assert.ok(!text.includes('Why'));
+  });
+
+  void it('escapes pipes, line breaks and HTML in cells', () => {
+    assert.equal(cell('a|b\nc<d>'), 'a\\|b<br>c&lt;d&gt;');
+    const text = renderSummary(
+      report({
+        route: 'api|v2',
+        checks: [
+          check({
+            verdict: 'fail',
+            custom: [{ name: 'errors|5xx', value: 3, verdict: 'fail' }],
+            reasons: ['first | reason', 'second'],
+          }),
+        ],
+      }),
+    );
+    assert.ok(text.includes('| errors\\|5xx=3 | **FAIL** | first \\| reason<br>second |'));
+    assert.ok(text.includes('`api\\|v2`'));
+  });
+
+  void it('shows a dry run plan as YAML before and after', () => {
+    const text = renderSummary(
+      report({
+        outcome: 'dry-run',
+        plan: {
+          before: { route: [{ destination: { host: 'reviews', subset: 'v1' } }] },
+          after: {
+            route: [
+              { destination: { host: 'reviews', subset: 'v1' }, weight: 90 },
+              { destination: { host: 'reviews', subset: 'v2' }, weight: 10 },
+            ],
+          },
+        },
+      }),
+    );
+    assert.ok(text.startsWith('## 📝 Dry run: nothing was changed'));
+    assert.ok(
+      text.includes(
+        '**Before**\n\n```yaml\nroute:\n  - destination:\n      host: reviews\n      subset: v1\n```',
+      ),
+    );
+    assert.ok(text.includes('**After**\n\n```yaml\nroute:\n'));
+    assert.ok(text.includes('      subset: v2\n    weight: 10\n```'));
+  });
+
+  void it('states why a no-op did nothing', () => {
+    const text = renderSummary(
+      report({ command: 'rollback', outcome: 'noop', reason: 'No rollout is in progress.' }),
+    );
+    assert.ok(text.startsWith('## ➖ Nothing to do'));
+    assert.ok(text.includes('> **Why:** No rollout is in progress.'));
+    assert.ok(!text.includes('### Checks'));
+  });
+});
+
+void describe('latestFigures', () => {
+  void it('takes the last measured values, skipping a final no-data check', () => {
+    const figures = latestFigures(report({ checks: [check(), noData(120_000)] }));
+    assert.deepEqual(figures, { successRate: 99.68, requests: 312, latencyMs: 84.2 });
+  });
+});
+
+void describe('writeJsonReport', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'istio-canary-report-test-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  void it('writes a parseable report named after its end time, with no temporary file left', async () => {
+    const written = report({ checks: [check()] });
+    const path = await writeJsonReport(written, join(dir, 'nested'));
+    assert.equal(path, join(dir, 'nested', 'istio-canary-report-20250102T030905123Z.json'));
+    const text = await readFile(path, 'utf8');
+    assert.ok(text.startsWith('{\n  "schema"'));
+    assert.deepEqual(JSON.parse(text), { schema: REPORT_SCHEMA, ...written });
+    assert.deepEqual(await readdir(join(dir, 'nested')), [
+      'istio-canary-report-20250102T030905123Z.json',
+    ]);
+  });
+
+  void it('never overwrites an earlier report of the same moment', async () => {
+    const first = await writeJsonReport(report({ outcome: 'passed' }), dir);
+    const second = await writeJsonReport(report({ outcome: 'promoted' }), dir);
+    assert.notEqual(first, second);
+    assert.ok(second.endsWith('istio-canary-report-20250102T030905123Z-2.json'));
+    assert.equal(JSON.parse(await readFile(first, 'utf8')).outcome, 'passed');
+    assert.equal(JSON.parse(await readFile(second, 'utf8')).outcome, 'promoted');
+    assert.equal((await readdir(dir)).filter((name) => name.endsWith('.tmp')).length, 0);
+  });
+
+  void it('stamps with the current time when finishedAt is not a date', () => {
+    assert.equal(
+      reportStamp('not a date', () => Date.UTC(2024, 11, 31, 23, 59, 58, 7)),
+      '20241231T235958007Z',
+    );
+  });
+});
