@@ -1,0 +1,185 @@
+/**
+ * Every input of the step, in one table. action.yml, the CLI's flags and help, the GitLab
+ * templates' `spec: inputs` and the README's table are all derived from (or checked against) it,
+ * so a documented name or default cannot drift from what the code reads.
+ */
+export interface InputSpec {
+  /** The input's name in action.yml, the CLI flag without `--`, the GitLab input name. */
+  name: string;
+  description: string;
+  /** The default as a string, as action.yml writes it; undefined = no default. */
+  default?: string;
+  /** What the default means when it cannot be written as a literal (e.g. "current context"). */
+  defaultNote?: string;
+  /** Required for every command. */
+  required?: boolean;
+  /** A secret: masked in logs and never echoed back. */
+  secret?: boolean;
+  /** Accepted values, when the input is an enumeration. */
+  options?: string[];
+  /** The GitLab `spec: inputs` type. */
+  type: 'string' | 'number' | 'boolean';
+}
+
+export const INPUTS: readonly InputSpec[] = [
+  {
+    name: 'command',
+    description: 'What to do: step (set the weights of one stage and watch), promote, rollback, or status.',
+    default: 'step',
+    options: ['step', 'promote', 'rollback', 'status'],
+    type: 'string',
+  },
+  {
+    name: 'kubeconfig',
+    description: 'Kubeconfig content, plain YAML or base64.',
+    defaultNote: 'KUBECONFIG, then ~/.kube/config, then the in-cluster service account',
+    secret: true,
+    type: 'string',
+  },
+  {
+    name: 'context',
+    description: 'Kubeconfig context to use.',
+    defaultNote: 'the current context',
+    type: 'string',
+  },
+  {
+    name: 'namespace',
+    description: 'Namespace of the VirtualService.',
+    defaultNote: "the context's namespace, else default",
+    type: 'string',
+  },
+  {
+    name: 'virtual-service',
+    description: 'Name of the VirtualService to shift.',
+    required: true,
+    type: 'string',
+  },
+  {
+    name: 'route',
+    description:
+      'Name of the http route to shift. Default: the one route that sends traffic to the stable subset (or to the host with no subset); ambiguity is an error naming the candidates.',
+    type: 'string',
+  },
+  {
+    name: 'host',
+    description: 'Destination host under rollout. Default: taken from the route.',
+    type: 'string',
+  },
+  {
+    name: 'destination-rule',
+    description:
+      "DestinationRule holding the subsets. Default: the one in the namespace whose host matches the route's host.",
+    type: 'string',
+  },
+  {
+    name: 'stable-subset',
+    description: 'Subset of the running version. Required for step and promote.',
+    type: 'string',
+  },
+  {
+    name: 'canary-subset',
+    description: 'Subset of the new version. Required for step and promote.',
+    type: 'string',
+  },
+  {
+    name: 'weight',
+    description:
+      'Canary percent, 0-100; a comma list (10,25,50) walks the weights in one job, watching after each. Required for step.',
+    type: 'string',
+  },
+  {
+    name: 'duration',
+    description: 'Watch time after each weight change (90s, 5m, 1h30m; 0 = no watch).',
+    default: '5m',
+    type: 'string',
+  },
+  {
+    name: 'interval',
+    description: 'Time between metric checks.',
+    default: '30s',
+    type: 'string',
+  },
+  {
+    name: 'prometheus-url',
+    description:
+      "Prometheus base URL: http(s)://..., or k8s://<namespace>/<service>:<port> to go through the API server's service proxy with the kubeconfig's credentials.",
+    default: 'k8s://istio-system/prometheus:9090',
+    type: 'string',
+  },
+  {
+    name: 'prometheus-headers',
+    description: 'Extra HTTP headers for Prometheus, one "Name: value" a line.',
+    secret: true,
+    type: 'string',
+  },
+  {
+    name: 'prometheus-token',
+    description: 'Bearer token for Prometheus (masked in logs).',
+    secret: true,
+    type: 'string',
+  },
+  {
+    name: 'min-success-rate',
+    description: 'Percent of canary responses that must not be 5xx.',
+    default: '99',
+    type: 'number',
+  },
+  {
+    name: 'max-latency',
+    description: 'Canary latency limit in milliseconds at latency-percentile. Default: off.',
+    type: 'number',
+  },
+  {
+    name: 'latency-percentile',
+    description: 'Percentile that max-latency applies to.',
+    default: '99',
+    type: 'number',
+  },
+  {
+    name: 'min-requests',
+    description: 'Canary requests a check needs before it counts.',
+    default: '20',
+    type: 'number',
+  },
+  {
+    name: 'failure-limit',
+    description: 'Failed checks tolerated; one more rolls back.',
+    default: '1',
+    type: 'number',
+  },
+  {
+    name: 'metrics',
+    description:
+      'YAML list of custom PromQL checks, each with name, query, and min and/or max. Queries may use {{ namespace }}, {{ canary_workload }}, {{ stable_workload }}, {{ interval }}.',
+    type: 'string',
+  },
+  {
+    name: 'on-no-data',
+    description:
+      'What a watch with too little canary traffic means: fail (roll back) or pass.',
+    default: 'fail',
+    options: ['fail', 'pass'],
+    type: 'string',
+  },
+  {
+    name: 'dry-run',
+    description: 'Print the planned change and touch nothing.',
+    default: 'false',
+    type: 'boolean',
+  },
+  {
+    name: 'github-token',
+    description: 'Optional token to post a commit status per stage.',
+    secret: true,
+    type: 'string',
+  },
+];
+
+/** Outputs of the step, for action.yml, the dotenv report and the docs. */
+export const OUTPUTS: readonly { name: string; description: string }[] = [
+  { name: 'result', description: 'passed, rolled-back, promoted, noop or dry-run.' },
+  { name: 'weight', description: 'Canary weight in percent when the job ended.' },
+  { name: 'success-rate', description: "Canary success rate (percent) over the stage's watch." },
+  { name: 'latency', description: 'Canary latency in ms at latency-percentile over the watch.' },
+  { name: 'report', description: 'Path of the JSON report of every check.' },
+];

@@ -1,0 +1,234 @@
+import { parse as parseYaml } from 'yaml';
+import { UserError } from '../errors.ts';
+import { assertDns1123 } from '../istio/names.ts';
+import { parseWeights } from '../istio/weights.ts';
+import { parseCustomMetrics, type CustomMetric } from '../metrics/custom.ts';
+import { parsePrometheusUrl } from '../metrics/prometheus.ts';
+import { parseDuration } from './duration.ts';
+import { INPUTS } from './inputs.ts';
+
+export type Command = 'step' | 'promote' | 'rollback' | 'status';
+
+/** Where Prometheus is and how to authenticate to it. */
+export interface PrometheusSettings {
+  /** `http(s)://...` or `k8s://<namespace>/<service>:<port>`. */
+  url: string;
+  /** Extra request headers. */
+  headers: Record<string, string>;
+  /** Bearer token, sent as `Authorization: Bearer`. */
+  token?: string;
+}
+
+/** Everything the step was asked to do, read once, validated, defaults applied. */
+export interface Settings {
+  /** What to do. */
+  command: Command;
+  /** Kubeconfig YAML (decoded when given as base64); undefined = default loading rules. */
+  kubeconfig?: string;
+  /** Kubeconfig context; undefined = current context. */
+  context?: string;
+  /** Namespace of the VirtualService; undefined = the context's namespace, else `default`. */
+  namespace?: string;
+  /** VirtualService name. */
+  virtualService: string;
+  /** Name of the http route to shift; undefined = the one route sending to the stable subset. */
+  route?: string;
+  /** Destination host under rollout; undefined = taken from the route. */
+  host?: string;
+  /** DestinationRule holding the subsets; undefined = the one whose host matches. */
+  destinationRule?: string;
+  /** Subset of the running version (required for step and promote). */
+  stableSubset?: string;
+  /** Subset of the new version (required for step and promote). */
+  canarySubset?: string;
+  /** Canary weights this job walks, in order (step only). */
+  weights: number[];
+  /** Watch time after each weight change, ms; 0 = no watch. */
+  durationMs: number;
+  /** Time between metric checks, ms. */
+  intervalMs: number;
+  /** Prometheus endpoint and credentials. */
+  prometheus: PrometheusSettings;
+  /** Percent of canary responses that must not be 5xx. */
+  minSuccessRate: number;
+  /** Canary latency limit in ms at `latencyPercentile`; undefined = off. */
+  maxLatencyMs?: number;
+  /** Percentile for the latency check and reports. */
+  latencyPercentile: number;
+  /** Canary requests a check needs before it counts. */
+  minRequests: number;
+  /** Failed checks tolerated; one more rolls back. */
+  failureLimit: number;
+  /** User-defined PromQL checks. */
+  metrics: CustomMetric[];
+  /** What a watch without enough canary traffic means. */
+  onNoData: 'fail' | 'pass';
+  /** Print the planned change and touch nothing. */
+  dryRun: boolean;
+  /** Token for commit statuses; undefined = none posted. */
+  githubToken?: string;
+}
+
+/** Reads one raw input by its action name; empty or whitespace means "not given". */
+export type InputReader = (name: string) => string | undefined;
+
+/** Longest watch a job can hold (GitHub's job limit is 6 hours). */
+const MAX_DURATION_MS = 6 * 3_600_000;
+
+/** Reads and validates every input. Throws UserError naming the first bad input. */
+export function parseSettings(read: InputReader): Settings {
+  const raw = (name: string): string | undefined => {
+    const value = read(name);
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const withDefault = (name: string): string => raw(name) ?? defaultOf(name);
+
+  const command = oneOf('command', withDefault('command'), ['step', 'promote', 'rollback', 'status']);
+  const virtualService = raw('virtual-service');
+  if (!virtualService) throw new UserError('Input "virtual-service" is required: the name of the VirtualService to shift.');
+  assertDns1123('virtual-service', virtualService, 'subdomain');
+
+  const settings: Settings = {
+    command,
+    kubeconfig: decodeKubeconfig(read('kubeconfig')),
+    context: raw('context'),
+    namespace: optionalName('namespace', raw('namespace'), 'label'),
+    virtualService,
+    route: raw('route'),
+    host: raw('host'),
+    destinationRule: optionalName('destination-rule', raw('destination-rule'), 'subdomain'),
+    stableSubset: optionalName('stable-subset', raw('stable-subset'), 'label'),
+    canarySubset: optionalName('canary-subset', raw('canary-subset'), 'label'),
+    weights: [],
+    durationMs: parseDuration('duration', withDefault('duration'), MAX_DURATION_MS),
+    intervalMs: parseDuration('interval', withDefault('interval'), MAX_DURATION_MS),
+    prometheus: {
+      url: withDefault('prometheus-url'),
+      headers: parseHeaders(raw('prometheus-headers')),
+      token: raw('prometheus-token'),
+    },
+    minSuccessRate: number('min-success-rate', withDefault('min-success-rate'), 0, 100),
+    maxLatencyMs: optional(raw('max-latency'), (v) => number('max-latency', v, 0, 3_600_000, true)),
+    latencyPercentile: number('latency-percentile', withDefault('latency-percentile'), 1, 99.99),
+    minRequests: integer('min-requests', withDefault('min-requests'), 0),
+    failureLimit: integer('failure-limit', withDefault('failure-limit'), 0),
+    metrics: optional(raw('metrics'), parseCustomMetrics) ?? [],
+    onNoData: oneOf('on-no-data', withDefault('on-no-data'), ['fail', 'pass']),
+    dryRun: boolean('dry-run', withDefault('dry-run')),
+    githubToken: raw('github-token'),
+  };
+  parsePrometheusUrl(settings.prometheus.url);
+  if (settings.intervalMs < 1000) {
+    throw new UserError(`Input "interval" must be at least 1s; got "${withDefault('interval')}".`);
+  }
+  requireForCommand(settings, raw('weight'));
+  return settings;
+}
+
+function requireForCommand(settings: Settings, weight: string | undefined): void {
+  const { command } = settings;
+  if (command === 'step' || command === 'promote') {
+    for (const name of ['stable-subset', 'canary-subset'] as const) {
+      const value = name === 'stable-subset' ? settings.stableSubset : settings.canarySubset;
+      if (!value) throw new UserError(`Input "${name}" is required for command "${command}".`);
+    }
+    if (settings.stableSubset === settings.canarySubset) {
+      throw new UserError(
+        `Inputs "stable-subset" and "canary-subset" must differ; both are "${settings.stableSubset}".`,
+      );
+    }
+  }
+  if (command === 'step') {
+    if (weight === undefined) {
+      throw new UserError('Input "weight" is required for command "step": a percent 0-100 or a list like 10,25,50.');
+    }
+    settings.weights = parseWeights(weight);
+  }
+}
+
+function defaultOf(name: string): string {
+  const spec = INPUTS.find((input) => input.name === name);
+  if (spec?.default === undefined) throw new Error(`input ${name} has no default`);
+  return spec.default;
+}
+
+function optional<T>(value: string | undefined, parse: (value: string) => T): T | undefined {
+  return value === undefined ? undefined : parse(value);
+}
+
+function optionalName(input: string, value: string | undefined, kind: 'label' | 'subdomain'): string | undefined {
+  if (value !== undefined) assertDns1123(input, value, kind);
+  return value;
+}
+
+function oneOf<T extends string>(input: string, value: string, options: readonly T[]): T {
+  if ((options as readonly string[]).includes(value)) return value as T;
+  throw new UserError(`Input "${input}" must be one of ${options.join(', ')}; got "${value}".`);
+}
+
+function number(input: string, text: string, min: number, max: number, exclusiveMin = false): number {
+  const value = /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  const tooLow = exclusiveMin ? value <= min : value < min;
+  if (Number.isNaN(value) || tooLow || value > max) {
+    const low = exclusiveMin ? `more than ${min}` : `${min}`;
+    throw new UserError(`Input "${input}" must be a number from ${low} to ${max}; got "${text}".`);
+  }
+  return value;
+}
+
+function integer(input: string, text: string, min: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text))) {
+    throw new UserError(`Input "${input}" must be a whole number, ${min} or more; got "${text}".`);
+  }
+  return Number(text);
+}
+
+function boolean(input: string, text: string): boolean {
+  // The same words YAML 1.2 core schema and actions/toolkit's getBooleanInput accept.
+  if (/^(true|True|TRUE)$/.test(text)) return true;
+  if (/^(false|False|FALSE)$/.test(text)) return false;
+  throw new UserError(`Input "${input}" must be true or false; got "${text}".`);
+}
+
+/** `Name: value` a line; blank lines ignored. */
+export function parseHeaders(text: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (text === undefined) return headers;
+  for (const [index, line] of text.split(/\r?\n/).entries()) {
+    if (line.trim() === '') continue;
+    const match = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*:\s*(.*?)\s*$/.exec(line);
+    if (!match) {
+      throw new UserError(
+        `Input "prometheus-headers" line ${index + 1} must look like "Name: value" (the value is not shown, it may be secret).`,
+      );
+    }
+    headers[match[1]!] = match[2]!;
+  }
+  return headers;
+}
+
+/**
+ * Accepts kubeconfig YAML as is, or base64 of it (what most teams store in a secret). Base64 is
+ * recognised by decoding to something that parses as a kubeconfig mapping.
+ */
+export function decodeKubeconfig(text: string | undefined): string | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const trimmed = text.trim();
+  if (/^[A-Za-z0-9+/=\s]+$/.test(trimmed) && !trimmed.includes(':')) {
+    const decoded = Buffer.from(trimmed.replace(/\s+/g, ''), 'base64').toString('utf8');
+    if (looksLikeKubeconfig(decoded)) return decoded;
+  }
+  if (looksLikeKubeconfig(trimmed)) return trimmed;
+  throw new UserError(
+    'Input "kubeconfig" must be a kubeconfig (YAML with clusters, users and contexts), plain or base64; it did not parse as either (the content is not shown, it is secret).',
+  );
+}
+
+function looksLikeKubeconfig(text: string): boolean {
+  try {
+    const doc: unknown = parseYaml(text);
+    return typeof doc === 'object' && doc !== null && ('clusters' in doc || 'contexts' in doc);
+  } catch {
+    return false;
+  }
+}
