@@ -96,7 +96,7 @@ function findNamed(vs: VirtualService, query: TargetQuery): TargetRoute {
         `its destinations: ${describeDestinations(route)}. Check inputs "stable-subset" and "host"`,
     );
   }
-  return { index, route, host: onlyHost(vs, route, index, hosts) };
+  return { index, route, host: hosts[0] };
 }
 
 function findCandidate(vs: VirtualService, query: TargetQuery): TargetRoute {
@@ -125,7 +125,7 @@ function findCandidate(vs: VirtualService, query: TargetQuery): TargetRoute {
     );
   }
   const { route, index } = candidates[0];
-  return { index, route, host: onlyHost(vs, route, index, stableHosts(route, query)) };
+  return { index, route, host: stableHosts(route, query)[0] };
 }
 
 /** Hosts of the route's destinations that count as "stable": the stable subset, or no subset. */
@@ -138,28 +138,18 @@ function stableHosts(route: HTTPRoute, query: TargetQuery): string[] {
   return [...new Set(hosts)];
 }
 
-function onlyHost(vs: VirtualService, route: HTTPRoute, index: number, hosts: string[]): string {
-  if (hosts.length > 1) {
-    throw new UserError(
-      `Route ${routeLabel(route, index)} of ${objectLabel('VirtualService', vs.metadata)} sends ` +
-        `traffic to several hosts (${hosts.join(', ')}); set input "host" to the one under rollout`,
-    );
-  }
-  return hosts[0];
-}
-
 /**
  * The rollout rewrites the route's destinations as stable plus canary of one host, so a route
  * that also sends traffic elsewhere (a third service) would lose that traffic. Refuse it rather
  * than guess: the user can give the canary host a route of its own.
  */
 function assertSingleHost(vs: VirtualService, target: TargetRoute): void {
-  const others = (target.route.route ?? []).filter((d) => d.destination.host !== target.host);
-  if (others.length > 0) {
+  const destinations = target.route.route ?? [];
+  if (destinations.some((d) => d.destination.host !== target.host)) {
     throw new UserError(
       `Route ${routeLabel(target.route, target.index)} of ${objectLabel('VirtualService', vs.metadata)} ` +
-        `also sends traffic to other hosts (${describeList(others)}); a canary rollout needs a route ` +
-        `whose destinations all go to host ${JSON.stringify(target.host)}. Split it into routes of one host each`,
+        `sends traffic to more than one host (${describeList(destinations)}); a canary rollout ` +
+        `shifts a route whose destinations all go to one host. Give each host a route of its own`,
     );
   }
 }
