@@ -1,3 +1,5 @@
+// node:test registers tests synchronously; the promises describe() and it() return belong to the runner.
+/* eslint-disable @typescript-eslint/no-floating-promises */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TrafficSimulator } from '../../src/sandbox/simulator.ts';
@@ -7,6 +9,17 @@ import { evaluate, parsePromql, PromqlLiteError, tokenize } from '../../src/sand
 import type { LiteSample } from '../../src/sandbox/promql-lite.ts';
 
 type Obj = Record<string, unknown>;
+
+/** The parts of a Prometheus API answer the tests read. */
+interface ApiAnswer {
+  status: string;
+  errorType?: string;
+  error?: string;
+  data: {
+    resultType: string;
+    result: { metric: Record<string, string>; value: [number, string] }[];
+  };
+}
 
 /** The read side of an API server's store, enough for the simulator. */
 class MemoryObjects implements SandboxObjects {
@@ -24,7 +37,7 @@ class MemoryObjects implements SandboxObjects {
   }
 
   add(resource: string, obj: Obj): this {
-    this.store[resource]!.push(obj);
+    this.store[resource].push(obj);
     return this;
   }
 }
@@ -120,8 +133,8 @@ describe('TrafficSimulator routing', () => {
     const sim = simulator(cluster().add('virtualservices', virtualService([weighted(90, 10)])));
     run(sim, 100);
     const totals = sim.totals();
-    assert.equal(totals['backend-v1']!.requests + totals['backend-v2']!.requests, 10_000);
-    assertShare(totals['backend-v2']!.requests, 10_000, 0.1);
+    assert.equal(totals['backend-v1'].requests + totals['backend-v2'].requests, 10_000);
+    assertShare(totals['backend-v2'].requests, 10_000, 0.1);
   });
 
   it('sends requests whose header matches to the matched route, and others by weight', () => {
@@ -178,20 +191,20 @@ describe('TrafficSimulator routing', () => {
     const hostOnly = { route: [{ destination: { host: 'backend', port: { number: 80 } } }] };
     const sim = simulator(cluster().add('virtualservices', virtualService([hostOnly])));
     run(sim, 40);
-    assertShare(sim.totals()['backend-v1']!.requests, 4_000, 0.75);
+    assertShare(sim.totals()['backend-v1'].requests, 4_000, 0.75);
   });
 
   it('routes straight to the Service when no VirtualService names the host', () => {
     const sim = simulator(cluster());
     run(sim, 40);
     const totals = sim.totals();
-    assert.equal(totals['backend-v1']!.requests + totals['backend-v2']!.requests, 4_000);
-    assertShare(totals['backend-v2']!.requests, 4_000, 0.25);
+    assert.equal(totals['backend-v1'].requests + totals['backend-v2'].requests, 4_000);
+    assertShare(totals['backend-v2'].requests, 4_000, 0.25);
   });
 
   it('answers 503 UH, reported by the source only, when a subset has no ready pods', () => {
     const objects = cluster().add('virtualservices', virtualService([weighted(0, 100)]));
-    (objects.store.deployments![1]!.status as Obj).readyReplicas = 0;
+    (objects.store.deployments[1].status as Obj).readyReplicas = 0;
     const sim = simulator(objects);
     run(sim, 1);
     assert.deepEqual(sim.totals(), {});
@@ -241,7 +254,7 @@ describe('TrafficSimulator routing', () => {
     });
     const sim = simulator(cluster().add('virtualservices', gatewayOnly));
     run(sim, 10);
-    assertShare(sim.totals()['backend-v2']!.requests, 1_000, 0.25);
+    assertShare(sim.totals()['backend-v2'].requests, 1_000, 0.25);
   });
 
   it('answers 404 NR when no http route matches', () => {
@@ -265,13 +278,13 @@ describe('TrafficSimulator behaviour and counters', () => {
   it('answers 500 at the Deployment error rate, changed mid-run', () => {
     const sim = simulator(cluster().add('virtualservices', virtualService([weighted(50, 50)])));
     run(sim, 20);
-    const healthy = sim.totals()['backend-v2']!;
+    const healthy = sim.totals()['backend-v2'];
     assert.equal(healthy.errors, 0);
     sim.setBehaviour('backend-v2', faulty);
     run(sim, 40);
-    const v2 = sim.totals()['backend-v2']!;
+    const v2 = sim.totals()['backend-v2'];
     assertShare(v2.errors, v2.requests - healthy.requests, 0.2);
-    assert.equal(sim.totals()['backend-v1']!.errors, 0);
+    assert.equal(sim.totals()['backend-v1'].errors, 0);
     const codes = query(
       sim,
       'sum by (response_code) (istio_requests_total{reporter="destination",destination_workload="backend-v2"})',
@@ -296,8 +309,8 @@ describe('TrafficSimulator behaviour and counters', () => {
       '',
     )[''];
     // Log-normal with median 40: P(<=50) ~ 0.59, P(<=25) ~ 0.34.
-    assertShare(below!, 5_000, 0.593);
-    assertShare(le25!, 5_000, 0.339);
+    assertShare(below, 5_000, 0.593);
+    assertShare(le25, 5_000, 0.339);
   });
 
   it('keeps counters monotone and histogram buckets cumulative', () => {
@@ -325,7 +338,7 @@ describe('TrafficSimulator behaviour and counters', () => {
         .filter((l) => l.startsWith(`istio_request_duration_milliseconds_bucket${labels},le=`))
         .map((l) => Number(l.split(' ').pop()));
       assert.equal(buckets.length, 19);
-      buckets.slice(1).forEach((b, i) => assert.ok(b >= buckets[i]!, 'buckets must not decrease'));
+      buckets.slice(1).forEach((b, i) => assert.ok(b >= buckets[i], 'buckets must not decrease'));
       assert.equal(buckets[18], Number(line.split(' ').pop()), '+Inf equals _count');
     }
   });
@@ -337,7 +350,7 @@ describe('TrafficSimulator behaviour and counters', () => {
     assert.deepEqual(sim.totals(), {});
     run(sim, 1);
     const totals = sim.totals();
-    assert.equal(totals['backend-v1']!.requests + totals['backend-v2']!.requests, 100);
+    assert.equal(totals['backend-v1'].requests + totals['backend-v2'].requests, 100);
   });
 
   it('carries fractional requests between ticks and follows setRate', () => {
@@ -451,7 +464,7 @@ describe('TrafficSimulator exposition', () => {
       const q = encodeURIComponent(
         'sum by (destination_version) (istio_requests_total{reporter="destination"})',
       );
-      const body = (await (await fetch(`${url}/api/v1/query?query=${q}`)).json()) as any;
+      const body = (await (await fetch(`${url}/api/v1/query?query=${q}`)).json()) as ApiAnswer;
       assert.equal(body.status, 'success');
       assert.equal(body.data.resultType, 'vector');
       assert.deepEqual(body.data.result[0].metric, { destination_version: 'v1' });
@@ -463,18 +476,18 @@ describe('TrafficSimulator exposition', () => {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ query: 'sum(istio_requests_total)' }).toString(),
       });
-      assert.equal(((await posted.json()) as any).data.result[0].value[1], '10');
+      assert.equal(((await posted.json()) as ApiAnswer).data.result[0].value[1], '10');
 
       const rate = encodeURIComponent('sum(rate(istio_requests_total[1m]))');
       const refused = await fetch(`${url}/api/v1/query?query=${rate}`);
       assert.equal(refused.status, 400);
-      const error = (await refused.json()) as any;
+      const error = (await refused.json()) as ApiAnswer;
       assert.equal(error.status, 'error');
       assert.equal(error.errorType, 'bad_data');
-      assert.match(error.error, /sum by .*apt-get install -y prometheus/);
+      assert.match(error.error ?? '', /sum by .*apt-get install -y prometheus/);
 
       assert.equal(
-        ((await (await fetch(`${url}/api/v1/status/buildinfo`)).json()) as any).status,
+        ((await (await fetch(`${url}/api/v1/status/buildinfo`)).json()) as ApiAnswer).status,
         'success',
       );
       assert.equal((await fetch(`${url}/-/ready`)).status, 200);
