@@ -180,13 +180,13 @@ export function resolveOptions(opts: JudgeOptions): ResolvedJudgeOptions {
   }
   const hasLatency = opts.latencyBoundariesMs.length > 0;
   const hasSlo = opts.minSuccessRate > 0;
-  const alphaLatency = hasLatency ? alpha / 4 : 0;
-  const alphaSlo = hasSlo ? alpha / 4 : 0;
+  const latencyShare = hasLatency ? 0.25 : 0;
+  const sloShare = hasSlo ? 0.25 : 0;
   return {
     alpha,
-    alphaError: alpha - alphaLatency - alphaSlo,
-    alphaLatency,
-    alphaSlo,
+    alphaError: alpha * (1 - latencyShare - sloShare),
+    alphaLatency: alpha * latencyShare,
+    alphaSlo: alpha * sloShare,
     maxErrorRatio,
     minSuccessRate: opts.minSuccessRate,
     latencyBoundariesMs: [...opts.latencyBoundariesMs],
