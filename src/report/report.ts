@@ -32,6 +32,11 @@ export interface StageReport {
   restoreSeconds?: number;
   /** The percentile the latency figures are taken at (`latency-percentile`); 99 when absent. */
   latencyPercentile?: number;
+  /**
+   * The canary over every watch of the job: requests and 5xx summed, success rate from those
+   * sums, latency over the last weight's whole watch. Absent when nothing was watched.
+   */
+  canary?: { requests: number; errors: number; successRate?: number; latencyMs?: number };
 }
 
 /** The names shown for each side; subsets when known, else the generic words. */

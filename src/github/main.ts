@@ -1,0 +1,138 @@
+import * as core from '@actions/core';
+import { systemClock } from '../clock.ts';
+import { parseSettings, type Settings } from '../config/settings.ts';
+import { INPUTS } from '../config/inputs.ts';
+import { UserError } from '../errors.ts';
+import { createCluster } from '../kube/client.ts';
+import { createPrometheusClient } from '../metrics/prometheus.ts';
+import { writeJsonReport } from '../report/json.ts';
+import { outputsOf } from '../report/outputs.ts';
+import type { StageReport } from '../report/report.ts';
+import { renderSummary } from '../report/summary.ts';
+import type { RolloutDeps } from '../rollout/deps.ts';
+import { runCommand, succeeded } from '../rollout/run.ts';
+import { postCommitStatus } from './commit-status.ts';
+import { actionsLogger } from './logger.ts';
+import { githubRunId } from './run-id.ts';
+
+/** State keys shared with the post step. */
+export const STATE_STARTED = 'main-started';
+export const STATE_FINISHED = 'main-finished';
+export const STATE_RUN_ID = 'run-id';
+
+/** Longest a cancelled job may take to restore the route before the process exits anyway. */
+const CANCEL_GRACE_MS = 4500;
+
+/** The action's main step. Every failure ends in `setFailed`; user errors without a stack. */
+export async function run(): Promise<void> {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) return;
+    core.warning(`Received ${signal}: restoring the original route before exiting.`);
+    controller.abort();
+    setTimeout(() => {
+      core.setFailed(`Cancelled (${signal}); the restore did not finish within ${CANCEL_GRACE_MS / 1000}s. Run the rollback command.`);
+      process.exit(1);
+    }, CANCEL_GRACE_MS).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    maskSecrets();
+    const settings = parseSettings((name) => core.getInput(name));
+    const runId = githubRunId(process.env);
+    core.saveState(STATE_RUN_ID, runId);
+    core.saveState(STATE_STARTED, 'true');
+    const report = await runCommand(settings, createDeps(settings, controller.signal, runId));
+    await publish(settings, report);
+    if (controller.signal.aborted) process.exitCode = 1;
+  } catch (error) {
+    core.setFailed(describe(error));
+  } finally {
+    core.saveState(STATE_FINISHED, 'true');
+  }
+}
+
+/** Cluster and Prometheus clients on the real clock, logging to the runner. */
+export function createDeps(settings: Settings, signal: AbortSignal, runId: string): RolloutDeps {
+  const cluster = createCluster({
+    kubeconfig: settings.kubeconfig,
+    context: settings.context,
+    clock: systemClock,
+    logger: actionsLogger,
+  });
+  return {
+    cluster,
+    clock: systemClock,
+    logger: actionsLogger,
+    signal,
+    runId,
+    prometheus: (s) =>
+      createPrometheusClient({
+        url: s.prometheus.url,
+        headers: s.prometheus.headers,
+        token: s.prometheus.token,
+        cluster,
+        clock: systemClock,
+        logger: actionsLogger,
+        maxElapsedMs: Math.min(60_000, Math.max(10_000, 2 * s.intervalMs)),
+      }),
+  };
+}
+
+async function publish(settings: Settings, report: StageReport): Promise<void> {
+  const reportPath = await writeJsonReport(report, process.env.RUNNER_TEMP || undefined);
+  for (const [name, value] of Object.entries(outputsOf(report, reportPath))) core.setOutput(name, value);
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    try {
+      await core.summary.addRaw(renderSummary(report), true).write();
+    } catch (error) {
+      core.warning(`Could not write the job summary: ${describe(error)}`);
+    }
+  }
+  if (settings.githubToken) await postStatus(settings.githubToken, report);
+  if (!succeeded(report)) core.setFailed(report.reason ?? `The canary was rolled back.`);
+}
+
+async function postStatus(token: string, report: StageReport): Promise<void> {
+  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
+  const sha = process.env.GITHUB_SHA;
+  if (!owner || !repo || !sha) {
+    core.warning('github-token is set but GITHUB_REPOSITORY or GITHUB_SHA is missing: no commit status posted.');
+    return;
+  }
+  const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com';
+  await postCommitStatus({
+    token,
+    owner,
+    repo,
+    sha,
+    report,
+    baseUrl: process.env.GITHUB_API_URL,
+    targetUrl: process.env.GITHUB_RUN_ID ? `${server}/${owner}/${repo}/actions/runs/${process.env.GITHUB_RUN_ID}` : undefined,
+    logger: actionsLogger,
+  });
+}
+
+/** Masks every secret input, line by line (the runner masks whole lines of a multi-line value). */
+function maskSecrets(): void {
+  for (const input of INPUTS.filter((i) => i.secret)) {
+    const value = core.getInput(input.name);
+    if (!value) continue;
+    core.setSecret(value);
+    for (const line of value.split(/\r?\n/)) {
+      const secret = input.name === 'prometheus-headers' ? line.replace(/^[^:]*:\s*/, '') : line;
+      if (secret.trim().length >= 4) core.setSecret(secret.trim());
+    }
+  }
+}
+
+/** A user error is its message; anything else keeps its stack in the debug log. */
+export function describe(error: unknown): string {
+  if (error instanceof UserError) return error.message;
+  if (error instanceof Error) {
+    core.debug(error.stack ?? error.message);
+    return error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,55 @@
+import type { Settings } from '../config/settings.ts';
+import { NotFoundError, UserError } from '../errors.ts';
+import { readState } from '../istio/state.ts';
+import type { StageReport } from '../report/report.ts';
+import type { RolloutDeps } from './deps.ts';
+import { baseReport, canaryWeightOf } from './stage.ts';
+import { resolveTarget } from './target.ts';
+
+/** The `status` command: a read-only report of the rollout state. Writes nothing. */
+export async function runStatus(settings: Settings, deps: RolloutDeps): Promise<StageReport> {
+  const startedAt = deps.clock.now();
+  const namespace = settings.namespace ?? deps.cluster.defaultNamespace;
+  const vs = await deps.cluster.getVirtualService(namespace, settings.virtualService).catch((error: unknown) => {
+    if (error instanceof NotFoundError) {
+      throw new UserError(`VirtualService "${settings.virtualService}" was not found in namespace "${namespace}".`);
+    }
+    throw error;
+  });
+  const state = readState(vs);
+  if (!state && !settings.stableSubset) {
+    deps.logger.info(`VirtualService ${namespace}/${settings.virtualService}: no rollout in progress.`);
+    return {
+      command: 'status',
+      outcome: 'noop',
+      namespace,
+      virtualService: settings.virtualService,
+      route: '',
+      host: '',
+      weightBefore: 0,
+      weightAfter: 0,
+      weights: [],
+      startedAt: new Date(startedAt).toISOString(),
+      finishedAt: new Date(deps.clock.now()).toISOString(),
+      checks: [],
+      reason: 'No rollout in progress.',
+    };
+  }
+  const target = await resolveTarget(settings, deps.cluster);
+  const base = baseReport(settings, deps, target, startedAt);
+  const weight = canaryWeightOf(target.route, base.canarySubset);
+  const destinations = (target.route.route ?? [])
+    .map((d) => `${d.destination.subset ?? d.destination.host} ${d.weight ?? 100}%`)
+    .join(', ');
+  deps.logger.info(
+    state
+      ? `Rollout in progress on ${namespace}/${settings.virtualService} route ${target.routeLabel}: ${state.stableSubset} -> ${state.canarySubset} at ${state.weight}% (run ${state.owner}, started ${state.startedAt}, updated ${state.updatedAt}). Route now: ${destinations}.`
+      : `No rollout in progress on ${namespace}/${settings.virtualService}; route ${target.routeLabel}: ${destinations}.`,
+  );
+  return {
+    ...base,
+    outcome: 'noop',
+    weightAfter: weight,
+    reason: state ? `Rollout in progress at ${state.weight}%, owned by run ${state.owner}.` : 'No rollout in progress.',
+  };
+}
