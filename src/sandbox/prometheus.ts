@@ -137,14 +137,17 @@ async function waitReady(child: Child, url: string, timeoutMs: number): Promise<
 async function terminate(child: Child): Promise<void> {
   if (child.hasExited()) return;
   child.process.kill('SIGTERM');
-  const graceful = await Promise.race([
-    child.exited.then(() => true),
-    sleep(STOP_GRACE_MS).then(() => false),
-  ]);
-  if (!graceful) {
-    child.process.kill('SIGKILL');
-    await child.exited;
-  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const killLater = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      child.process.kill('SIGKILL');
+      resolve();
+    }, STOP_GRACE_MS);
+  });
+  await Promise.race([child.exited, killLater]);
+  // A pending grace timer would keep the caller's process alive for its whole length.
+  clearTimeout(timer);
+  await child.exited;
 }
 
 async function startOnce(binary: string, dir: string, configFile: string, readyTimeoutMs: number) {
