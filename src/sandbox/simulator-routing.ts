@@ -207,8 +207,7 @@ export function findHttpRoute(vs: Obj, request: RequestInfo): Obj | undefined {
     if (r === undefined) continue;
     const matches = array(r.match);
     if (matches.length === 0) return r;
-    if (matches.some((m) => record(m) !== undefined && matchRequest(record(m) ?? {}, request)))
-      return r;
+    if (matches.map(record).some((m) => m !== undefined && matchRequest(m, request))) return r;
   }
   return undefined;
 }

@@ -8,7 +8,7 @@ import type { LogNormal, Random } from './simulator-random.ts';
 import { IstioMetrics } from './simulator-metrics.ts';
 import type { IstioLabels, MetricSample, Series } from './simulator-metrics.ts';
 import { routeRequest, takeSnapshot } from './simulator-routing.ts';
-import type { Outcome, RequestInfo } from './simulator-routing.ts';
+import type { ClusterSnapshot, Outcome, RequestInfo } from './simulator-routing.ts';
 import { serveMetrics } from './simulator-http.ts';
 import type { MetricsServer } from './simulator-http.ts';
 import type { SandboxObjects } from './types.ts';
@@ -221,17 +221,21 @@ export class TrafficSimulator {
   /** Advances simulated time by `ms`: each client sends rps * ms / 1000 requests (fractions carry). */
   tick(ms: number): void {
     if (!(ms > 0)) return;
-    const snapshot = takeSnapshot(this.objects);
+    let snapshot: ClusterSnapshot | undefined;
     for (const client of this.clients) {
       client.carry += (Math.max(0, client.spec.rps) * ms) / 1000;
       // The epsilon keeps 10 x 0.3 from flooring to 2 through rounding error.
       const count = Math.floor(client.carry + 1e-9);
       client.carry = Math.max(0, client.carry - count);
-      if (count > 0) this.send(client, routeRequest(snapshot, client.request), count);
+      if (count === 0) continue;
+      // Listed once per tick, and only when someone sends: the objects may change between ticks.
+      snapshot ??= takeSnapshot(this.objects);
+      this.send(client, routeRequest(snapshot, client.request), count);
     }
   }
 
   private send(client: Client, outcomes: Outcome[], count: number): void {
+    if (outcomes.length === 0) return;
     const cumulative: number[] = [];
     let total = 0;
     for (const o of outcomes) cumulative.push((total += o.share));
