@@ -16,6 +16,20 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { ApiServer } from '../../src/sandbox/apiserver.ts';
+import {
+  PatchApplyError,
+  applyJsonPatch,
+  applyMergePatch,
+} from '../../src/sandbox/apiserver-patch.ts';
+import {
+  SelectorError,
+  matchesLabels,
+  parseLabelSelector,
+} from '../../src/sandbox/apiserver-selectors.ts';
+import {
+  formatWebhookErrors,
+  virtualServiceWebhookErrors,
+} from '../../src/sandbox/istio-schema.ts';
 
 const NS = 'shop';
 const GROUP = 'networking.istio.io';
@@ -578,6 +592,39 @@ describe('sandbox API server with the real client-node', () => {
     }
   });
 
+  it('validates but stores nothing on dryRun=All', async () => {
+    const body = virtualService('dry');
+    const answer: Obj = await admin.custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: 'v1',
+      namespace: NS,
+      plural: 'virtualservices',
+      body,
+      dryRun: 'All',
+    });
+    assert.equal(answer.metadata.name, 'dry');
+    assert.equal(server.get('virtualservices', NS, 'dry'), undefined);
+  });
+
+  it('answers a Deployment delete with a Success Status and honours delete preconditions', async () => {
+    const stored = server.put(deployment('to-delete', 1));
+    const { error } = await rejection(
+      admin.apps.deleteNamespacedDeployment({
+        name: 'to-delete',
+        namespace: NS,
+        body: { preconditions: { resourceVersion: '1' } },
+      }),
+    );
+    assert.equal(error.code, 409);
+    const status = await admin.apps.deleteNamespacedDeployment({
+      name: 'to-delete',
+      namespace: NS,
+      body: { preconditions: { resourceVersion: String(stored.metadata.resourceVersion) } },
+    });
+    assert.equal(status.status, 'Success');
+    assert.equal(server.get('deployments', NS, 'to-delete'), undefined);
+  });
+
   it('answers injected faults with a Status and Retry-After, then recovers', async () => {
     server.put(virtualService('backend'));
     server.injectFault({
@@ -633,6 +680,109 @@ describe('sandbox API server serving only v1alpha3', () => {
     assert.equal(vs.apiVersion, `${GROUP}/v1alpha3`);
     const { error } = await rejection(custom.getNamespacedCustomObject(vsRef('old', 'v1')));
     assert.equal(error.code, 404);
+  });
+});
+
+describe('JSON patch and merge patch', () => {
+  it('applies RFC 6902 operations, escaped pointers and the array end marker', () => {
+    const doc = { a: { 'b/c': 1, 'd~e': 2 }, list: [1, 2, 3] };
+    const result = applyJsonPatch(doc, [
+      { op: 'test', path: '/a', value: { 'd~e': 2, 'b/c': 1 } },
+      { op: 'replace', path: '/a/b~1c', value: 10 },
+      { op: 'remove', path: '/a/d~0e' },
+      { op: 'add', path: '/list/-', value: 4 },
+      { op: 'remove', path: '/list/0' },
+      { op: 'copy', from: '/list/0', path: '/first' },
+      { op: 'move', from: '/first', path: '/a/moved' },
+    ]);
+    assert.deepEqual(result, { a: { 'b/c': 10, moved: 2 }, list: [2, 3, 4] });
+    assert.deepEqual(
+      doc,
+      { a: { 'b/c': 1, 'd~e': 2 }, list: [1, 2, 3] },
+      'the input is not modified',
+    );
+  });
+
+  it('refuses a failed test, a missing path and an out-of-range index', () => {
+    const doc = { a: [1] };
+    assert.throws(
+      () => applyJsonPatch(doc, [{ op: 'test', path: '/a/0', value: 2 }]),
+      PatchApplyError,
+    );
+    assert.throws(
+      () => applyJsonPatch(doc, [{ op: 'replace', path: '/b', value: 1 }]),
+      PatchApplyError,
+    );
+    assert.throws(
+      () => applyJsonPatch(doc, [{ op: 'add', path: '/a/5', value: 1 }]),
+      PatchApplyError,
+    );
+    assert.throws(() => applyJsonPatch(doc, [{ op: 'remove', path: '/a/1' }]), PatchApplyError);
+  });
+
+  it('merges as RFC 7386 says: null deletes, arrays and scalars replace', () => {
+    const doc = { a: 'b', c: { d: 'e', f: 'g' }, list: [1, 2] };
+    assert.deepEqual(applyMergePatch(doc, { a: 'z', c: { f: null, h: 1 }, list: [3] }), {
+      a: 'z',
+      c: { d: 'e', h: 1 },
+      list: [3],
+    });
+    assert.deepEqual(applyMergePatch(doc, ['x']), ['x']);
+  });
+});
+
+describe('label selectors', () => {
+  const labels = { app: 'backend', version: 'v2' };
+
+  it('matches equality, set and existence requirements', () => {
+    const match = (selector: string) => matchesLabels(parseLabelSelector(selector), labels);
+    assert.equal(match(''), true);
+    assert.equal(match('app==backend'), true);
+    assert.equal(match('app=backend,version!=v2'), false);
+    assert.equal(match('version in (v1, v2)'), true);
+    assert.equal(match('version notin (v1,v2)'), false);
+    assert.equal(match('missing!=x'), true, 'an absent label satisfies !=');
+    assert.equal(match('!missing,app'), true);
+    assert.equal(match('app='), false);
+  });
+
+  it('refuses malformed selectors', () => {
+    assert.throws(() => parseLabelSelector('app in backend'), SelectorError);
+    assert.throws(() => parseLabelSelector('app=,,'), SelectorError);
+    assert.throws(() => parseLabelSelector('bad key=x'), SelectorError);
+  });
+});
+
+describe("istiod's VirtualService webhook rules", () => {
+  const spec = (route: unknown[]) => ({ hosts: ['backend'], http: [{ route }] });
+  const to = (subset: string, weight?: number) => ({
+    destination: { host: 'backend', subset },
+    weight,
+  });
+
+  it('accepts weights summing to 100 and a lone destination without weight', () => {
+    assert.deepEqual(virtualServiceWebhookErrors(spec([to('a', 75), to('b', 25)])), []);
+    assert.deepEqual(virtualServiceWebhookErrors(spec([to('a')])), []);
+    assert.deepEqual(virtualServiceWebhookErrors(spec([to('a', 0), to('b', 100)])), []);
+  });
+
+  it('reports each broken rule, several in the multi-error form', () => {
+    assert.deepEqual(virtualServiceWebhookErrors(spec([to('a', 50), to('b')])), [
+      'total destination weight 50 != 100',
+    ]);
+    const errors = virtualServiceWebhookErrors(spec([to('a', 150), to('b', -50)]));
+    assert.deepEqual(errors, [
+      'percentage 150 is not in range 0..100',
+      'percentage -50 is not in range 0..100',
+    ]);
+    assert.equal(
+      formatWebhookErrors(errors),
+      '2 errors occurred:\n\t* percentage 150 is not in range 0..100\n\t* percentage -50 is not in range 0..100\n\n',
+    );
+    assert.deepEqual(virtualServiceWebhookErrors({ http: [{ route: [{}] }] }), [
+      'virtual service must have at least one host',
+      'destination is required',
+    ]);
   });
 });
 
