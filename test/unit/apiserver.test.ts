@@ -1,5 +1,3 @@
-// node:test registers tests synchronously; the promises describe() and it() return belong to the runner.
-/* eslint-disable @typescript-eslint/no-floating-promises */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
