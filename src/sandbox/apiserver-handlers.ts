@@ -14,6 +14,8 @@ import {
   matchesLabels,
   parseFieldSelector,
   parseLabelSelector,
+  type FieldRequirement,
+  type Requirement,
 } from './apiserver-selectors.ts';
 import {
   OBJECT_MODIFIED,
@@ -103,8 +105,8 @@ function getOne(ctx: HandlerContext, req: ResourceRequest, name: string): Reply 
 }
 
 function selectorsOf(query: URLSearchParams): {
-  labels: ReturnType<typeof parseLabelSelector>;
-  fields: ReturnType<typeof parseFieldSelector>;
+  labels: Requirement[];
+  fields: FieldRequirement[];
 } {
   try {
     return {

@@ -12,7 +12,14 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { asText } from './apiserver-json.ts';
-import { authenticate, authorize, authorizePath, verbFor, type Role } from './apiserver-auth.ts';
+import {
+  authenticate,
+  authorize,
+  authorizePath,
+  verbFor,
+  type Role,
+  type User,
+} from './apiserver-auth.ts';
 import {
   SERVER_VERSION,
   coreVersions,
@@ -437,7 +444,7 @@ export class ApiServer implements SandboxObjects {
     method: string,
     req: IncomingMessage,
     raw: Buffer,
-    user: ReturnType<typeof authenticate>,
+    user: User,
   ): Promise<Reply> {
     const type = findResource(this.#table, path.group, path.version, path.plural);
     if (type === undefined || path.subresource !== undefined) throw pathNotFound();
