@@ -47,4 +47,10 @@ export interface CheckResult {
   custom: CustomCheckResult[];
   /** One sentence per failed criterion; empty when the check passed. */
   reasons: string[];
+  /**
+   * The first window after a weight change: Prometheus lags its scrapes, so this window may hold
+   * traffic from before the change. It is shown but not judged, unless the canary is failing
+   * outright (the catastrophic fast path).
+   */
+  warmUp?: boolean;
 }

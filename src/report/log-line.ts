@@ -78,7 +78,7 @@ export function formatCheckLine(check: CheckResult, options: CheckLineOptions = 
     `req ${String(check.canary.requests).padStart(5)} | ${String(check.stable.requests).padStart(5)}`,
   ];
   if (check.custom.length > 0) columns.push(check.custom.map(formatCustom).join(' '));
-  columns.push(verdictLabel(check.verdict));
+  columns.push(check.warmUp && check.verdict !== 'fail' ? 'WARM-UP' : verdictLabel(check.verdict));
   // A reason quoting a multi-line value must not break the one-line-per-check rule.
   if (check.reasons.length > 0)
     columns.push(check.reasons.join('; ').replace(/\s*[\r\n]+\s*/g, ' '));

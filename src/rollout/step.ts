@@ -26,7 +26,7 @@ export async function runStep(settings: Settings, deps: RolloutDeps): Promise<St
   const base = baseReport(settings, deps, target, startedAt);
 
   if (settings.dryRun) {
-    const after = applyWeight(structuredClone(target.vs), settings, deps, settings.weights.at(-1)!);
+    const after = applyWeight(structuredClone(target.vs), settings, deps, target.host, settings.weights.at(-1)!);
     deps.logger.info(`Dry run: would set ${describeWeights(stable, canary, settings.weights)}; nothing was written.`);
     return { ...base, outcome: 'dry-run', weightAfter: base.weightBefore, plan: { before: target.vs.spec, after: after?.spec ?? target.vs.spec } };
   }
@@ -37,7 +37,7 @@ export async function runStep(settings: Settings, deps: RolloutDeps): Promise<St
   for (const weight of settings.weights) {
     const result = await deps.logger.group(`Stage: ${stable} ${100 - weight}% / ${canary} ${weight}%`, async () => {
       await updateVirtualService(deps.cluster, target.namespace, settings.virtualService, deps.logger, (current) =>
-        applyWeight(current, settings, deps, weight),
+        applyWeight(current, settings, deps, target.host, weight),
       );
       weightAfter = weight;
       deps.logger.info(`Weights set on route ${target.routeLabel}: ${stable} ${100 - weight}%, ${canary} ${weight}%.`);
@@ -97,13 +97,19 @@ function cancelledBeforeWatch(deps: RolloutDeps): WatchResult {
  * The edit of one stage, applied to a freshly read VirtualService: the first step saves the
  * original route; later steps and re-runs keep it. Pure: it reads only the object it is given.
  */
-function applyWeight(current: VirtualService, settings: Settings, deps: RolloutDeps, weight: number): VirtualService {
+function applyWeight(
+  current: VirtualService,
+  settings: Settings,
+  deps: RolloutDeps,
+  host: string,
+  weight: number,
+): VirtualService {
   const stableSubset = settings.stableSubset!;
   const canarySubset = settings.canarySubset!;
   const existing = readState(current);
   const found = existing
     ? { ...locateRoute(current, existing), host: existing.host }
-    : findTargetRoute(current, { route: settings.route, host: settings.host, stableSubset, canarySubset });
+    : findTargetRoute(current, { route: settings.route, host, stableSubset, canarySubset });
   const state = stageState(current, existing, {
     route: found.route,
     routeIndex: found.index,

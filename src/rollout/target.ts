@@ -40,7 +40,7 @@ export async function resolveTarget(settings: Settings, cluster: Cluster): Promi
   }
   const found = findTargetRoute(vs, {
     route: settings.route,
-    host: settings.host,
+    host: settings.host ?? (settings.route ? undefined : await hostWithSubsets(cluster, vs, namespace, settings)),
     stableSubset: settings.stableSubset,
     canarySubset: settings.canarySubset,
   });
@@ -52,6 +52,33 @@ export async function resolveTarget(settings: Settings, cluster: Cluster): Promi
     routeLabel: labelOf(found.route, found.index),
     host: found.host,
   };
+}
+
+/**
+ * Without `host` or `route`, the host under rollout is the one whose DestinationRule defines the
+ * stable subset: a VirtualService often also routes other services (with no subset), and those are not
+ * candidates. Undefined when that does not single out one host; route matching then decides.
+ */
+async function hostWithSubsets(
+  cluster: Cluster,
+  vs: VirtualService,
+  namespace: string,
+  settings: Settings,
+): Promise<string | undefined> {
+  // The stable subset alone: a missing canary subset is reported later, naming the subset.
+  const wanted = [settings.stableSubset].filter((s): s is string => s !== undefined);
+  const routeHosts = new Set((vs.spec.http ?? []).flatMap((r) => (r.route ?? []).map((d) => d.destination.host)));
+  const rules = await cluster.listDestinationRules(namespace);
+  const withSubsets = new Set(
+    rules
+      .filter((rule) => wanted.every((name) => rule.spec.subsets?.some((s) => s.name === name)))
+      .flatMap((rule) => serviceOfHostOrUndefined(rule.spec.host, namespace)?.fqdn ?? []),
+  );
+  const hosts = [...routeHosts].filter((host) => {
+    const fqdn = serviceOfHostOrUndefined(host, namespace)?.fqdn;
+    return fqdn !== undefined && withSubsets.has(fqdn);
+  });
+  return hosts.length === 1 ? hosts[0] : undefined;
 }
 
 export function labelOf(route: HTTPRoute, index: number): string {

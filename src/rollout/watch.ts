@@ -72,12 +72,14 @@ export async function watchWeight(
         signal,
       );
       check = evaluateThresholds(window, settings, custom, { elapsedMs: clock.now() - started, weight: plan.weight });
+      if (checks.length === 0) check = warmUp(check);
     } catch (error) {
       return failed(signal, checks, clock.now(), error);
     }
     checks.push(check);
     logger.info(formatCheckLine(check, { names: plan.names, percentile: settings.latencyPercentile }));
-    if (check.verdict === 'fail' && ++failures > settings.failureLimit) {
+    const catastrophic = check.warmUp === true && check.verdict === 'fail';
+    if (check.verdict === 'fail' && (++failures > settings.failureLimit || catastrophic)) {
       const limit = settings.failureLimit;
       return {
         outcome: 'breach',
@@ -95,6 +97,31 @@ export async function watchWeight(
     logger.warn(`${reason} Passing because on-no-data is "pass".`);
   }
   return { outcome: 'passed', checks, total };
+}
+
+/** Minimum canary requests for the catastrophic fast path (ANALYSIS.md). */
+const CATASTROPHIC_MIN_REQUESTS = 20;
+/** Below this canary success rate the canary is failing outright, warm-up or not. */
+const CATASTROPHIC_SUCCESS_RATE = 50;
+
+/**
+ * The first window after a weight change is not judged: Prometheus scrapes lag, so it can hold
+ * traffic from before the change (another stage's errors, or traffic the canary no longer gets).
+ * A canary failing outright is still rolled back at once.
+ */
+export function warmUp(check: CheckResult): CheckResult {
+  const { requests, successRate } = check.canary;
+  const catastrophic =
+    requests >= CATASTROPHIC_MIN_REQUESTS && successRate !== undefined && successRate < CATASTROPHIC_SUCCESS_RATE;
+  if (catastrophic) {
+    return { ...check, warmUp: true, reasons: [`canary failing outright: ${check.reasons.join('; ')}`] };
+  }
+  return {
+    ...check,
+    warmUp: true,
+    verdict: 'no-data',
+    reasons: ['first window after the weight change: shown, not judged'],
+  };
 }
 
 function failed(signal: AbortSignal, checks: CheckResult[], now: number, error: unknown): WatchResult {

@@ -3,7 +3,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { HTTPRoute } from '../../src/istio/types.ts';
-import { backendVirtualService, SHOP } from '../../src/sandbox/fixtures.ts';
+import { backendVirtualService, SHOP, shopClients } from '../../src/sandbox/fixtures.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
 import { DEFAULT_BEHAVIOUR } from '../../src/sandbox/simulator.ts';
 import { runAction, type ActionRun } from '../helpers/action-runner.ts';
@@ -33,7 +33,7 @@ describe('GitHub action end to end (dist/, sandbox, real Prometheus)', { skip: s
   beforeEach(() => {
     sandbox.api.put(backendVirtualService());
     sandbox.simulator.setBehaviour('backend-v2', DEFAULT_BEHAVIOUR);
-    sandbox.simulator.setRate(FRONTEND_RPS, 'frontend-v1');
+    sandbox.simulator.setClients(shopClients(FRONTEND_RPS));
   });
 
   const vs = () => sandbox.api.get('virtualservices', SHOP, 'backend') as unknown as ReturnType<typeof backendVirtualService>;
@@ -74,7 +74,7 @@ describe('GitHub action end to end (dist/, sandbox, real Prometheus)', { skip: s
     assertRestored(vs());
     assert.match(run.stdout, /success rate/i);
     assert.match(run.summary, /rolled back/i);
-    const restore = /restored in ([\d.]+)s/i.exec(run.summary);
+    const restore = /Route restored in \| ([\d.]+) s/.exec(run.summary);
     console.log(`breach seen -> route restored: ${restore?.[1] ?? '?'} s; job ${run.elapsedMs} ms`);
   });
 
@@ -82,8 +82,10 @@ describe('GitHub action end to end (dist/, sandbox, real Prometheus)', { skip: s
     const run = await runAction('main', { inputs: { ...inputs, weight: '10,30', duration: '4s' } });
     assertPassed(run);
     assert.deepEqual(weights(primary()), { v1: 70, v2: 30 });
-    assert.match(run.stdout, /v1 90% \/ v2 10%/);
-    assert.match(run.stdout, /v1 70% \/ v2 30%/);
+    assert.match(run.stdout, /Weights set on route primary: v1 90%, v2 10%\./);
+    assert.match(run.stdout, /Weights set on route primary: v1 70%, v2 30%\./);
+    assert.match(run.stdout, /\] w=10% .*PASS/);
+    assert.match(run.stdout, /\] w=30% .*PASS/);
   });
 
   test('after a crash (SIGKILL) the state stays, and rollback from a later job restores the route', async () => {
@@ -169,7 +171,7 @@ describe('GitHub action end to end (dist/, sandbox, real Prometheus)', { skip: s
   });
 
   test('a canary that receives no traffic does not pass silently', async () => {
-    sandbox.simulator.setRate(0, 'frontend-v1');
+    sandbox.simulator.setClients([]);
     const run = await runAction('main', { inputs: { ...inputs, weight: '10', duration: '6s' } });
     assert.equal(run.code, 1, run.stdout);
     assert.equal(run.outputs.result, 'rolled-back');
@@ -230,7 +232,8 @@ describe('GitHub action end to end (dist/, sandbox, real Prometheus)', { skip: s
       const body = status!.body as { context: string; state: string };
       assert.equal(body.context, 'istio-canary/shop/backend');
       assert.equal(body.state, 'success');
-      assert.doesNotMatch(run.stdout, /ghs_exampletoken123/);
+      const printed = run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::'));
+      assert.doesNotMatch(printed.join('\n'), /ghs_exampletoken123/, 'the token is only ever registered as a mask');
     } finally {
       await github.stop();
     }
