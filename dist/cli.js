@@ -9,5 +9,5 @@ if (major < 22 || major === 22 && minor < 19) {
   );
   process.exit(2);
 }
-var { main } = await import("./chunks/process-N46RZ5BN.js");
+var { main } = await import("./chunks/process-ADTE6KQY.js");
 await main();

@@ -1,8 +1,8 @@
 import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
 import {
   run
-} from "./chunks/chunk-S33NKPX7.js";
-import "./chunks/chunk-CFEGAXWX.js";
+} from "./chunks/chunk-SOUCM2UA.js";
+import "./chunks/chunk-H7MIVSDW.js";
 
 // src/github/index.ts
 await run();

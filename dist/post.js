@@ -9,11 +9,11 @@ import {
   getState,
   info,
   warning
-} from "./chunks/chunk-S33NKPX7.js";
+} from "./chunks/chunk-SOUCM2UA.js";
 import {
   parseSettings,
   restoreRoute
-} from "./chunks/chunk-CFEGAXWX.js";
+} from "./chunks/chunk-H7MIVSDW.js";
 
 // src/github/post.ts
 async function post() {
@@ -25,10 +25,18 @@ async function post() {
     const deps = createDeps(settings, new AbortController().signal, runId);
     const namespace = settings.namespace ?? deps.cluster.defaultNamespace;
     const { restored } = await restoreRoute(deps, namespace, settings.virtualService, runId);
-    if (restored) warning(`The main step did not finish: restored the original route of ${namespace}/${settings.virtualService}.`);
-    else info("The main step did not finish, but this run owns no rollout on the VirtualService: nothing to restore.");
+    if (restored)
+      warning(
+        `The main step did not finish: restored the original route of ${namespace}/${settings.virtualService}.`
+      );
+    else
+      info(
+        "The main step did not finish, but this run owns no rollout on the VirtualService: nothing to restore."
+      );
   } catch (error) {
-    warning(`The post step could not restore the route: ${describe(error)}. Run the rollback command.`);
+    warning(
+      `The post step could not restore the route: ${describe(error)}. Run the rollback command.`
+    );
   }
 }
 

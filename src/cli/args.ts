@@ -45,7 +45,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
   const flags: Record<string, string> = {};
   let command: string | undefined;
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     if (arg === '-h' || arg === '--help') parsed.help = true;
     else if (arg === '--version' || arg === '-v') parsed.version = true;
     else if (arg.startsWith('--')) {
@@ -58,7 +58,9 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
       else {
         const next = argv[i + 1];
         if (next === undefined || (next.startsWith('--') && next.length > 2)) {
-          throw new UsageError(`Flag --${name} needs a value: --${name} <value> or --${name}=<value>.`);
+          throw new UsageError(
+            `Flag --${name} needs a value: --${name} <value> or --${name}=<value>.`,
+          );
         }
         value = next;
         i++;
@@ -81,7 +83,9 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
   }
   if (command !== undefined) {
     if (flags.command !== undefined && flags.command !== command) {
-      throw new UsageError(`The command is given twice: "${command}" and --command ${flags.command}.`);
+      throw new UsageError(
+        `The command is given twice: "${command}" and --command ${flags.command}.`,
+      );
     }
     inputs.command = command;
   }
@@ -109,9 +113,9 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const next = [i];
     for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     }
     row = next;
   }
-  return row[b.length]!;
+  return row[b.length];
 }

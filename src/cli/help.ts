@@ -32,14 +32,23 @@ export function helpText(version: string, command?: string): string {
   } else {
     lines.push(`istio-canary ${version}: staged Istio canary rollouts from CI.`, '');
     lines.push('Usage: istio-canary <command> [--flag value ...]', '', 'Commands:');
-    for (const [name, { summary }] of Object.entries(COMMAND_HELP)) lines.push(`  ${name.padEnd(9)}${wrap(summary, 11).trimStart()}`);
+    for (const [name, { summary }] of Object.entries(COMMAND_HELP))
+      lines.push(`  ${name.padEnd(9)}${wrap(summary, 11).trimStart()}`);
     lines.push('');
   }
   lines.push('Flags (each also read from the environment variable shown; a flag wins):');
   for (const input of INPUTS) {
     if (input.name === 'command') continue;
-    const def = input.default !== undefined ? ` [default: ${input.default}]` : input.defaultNote ? ` [default: ${input.defaultNote}]` : '';
-    lines.push(`  --${input.name}  (${envName(input.name)})`, wrap(`${input.description}${def}`, 6));
+    const def =
+      input.default !== undefined
+        ? ` [default: ${input.default}]`
+        : input.defaultNote
+          ? ` [default: ${input.defaultNote}]`
+          : '';
+    lines.push(
+      `  --${input.name}  (${envName(input.name)})`,
+      wrap(`${input.description}${def}`, 6),
+    );
   }
   lines.push('', 'Tool flags:');
   for (const [name, text] of Object.entries(CLI_FLAGS)) lines.push(`  --${name.padEnd(9)}${text}`);

@@ -40,10 +40,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT_OK;
     }
     if (args.help) {
-      io.stdout(helpText(io.version, argv.find((a) => !a.startsWith('-'))));
+      io.stdout(
+        helpText(
+          io.version,
+          argv.find((a) => !a.startsWith('-')),
+        ),
+      );
       return EXIT_OK;
     }
-    settings = parseSettings((name) => (name === 'kubeconfig' ? kubeconfigInput(args.inputs.kubeconfig) : args.inputs[name]));
+    settings = parseSettings((name) =>
+      name === 'kubeconfig' ? kubeconfigInput(args.inputs.kubeconfig) : args.inputs[name],
+    );
   } catch (error) {
     if (error instanceof UsageError || error instanceof UserError) {
       io.stderr(`istio-canary: ${error.message}\nRun istio-canary --help for the flags.\n`);
@@ -58,18 +65,28 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const reportPath = await writeJsonReport(report, io.env.ISTIO_CANARY_REPORT_DIR || undefined);
     const outputs = outputsOf(report, reportPath);
     if (args.dotenv) await writeDotenv(args.dotenv, outputs);
-    if (args.output === 'json') io.stdout(`${redact(JSON.stringify({ ...report, outputs }, null, 2), secrets)}\n`);
-    else logger.info(`Result: ${report.outcome}${report.reason ? ` - ${report.reason}` : ''} (canary weight ${report.weightAfter}%; report ${reportPath}).`);
+    if (args.output === 'json')
+      io.stdout(`${redact(JSON.stringify({ ...report, outputs }, null, 2), secrets)}\n`);
+    else
+      logger.info(
+        `Result: ${report.outcome}${report.reason ? ` - ${report.reason}` : ''} (canary weight ${report.weightAfter}%; report ${reportPath}).`,
+      );
     return succeeded(report) && !io.signal.aborted ? EXIT_OK : EXIT_FAILED;
   } catch (error) {
     logger.error(error instanceof Error ? error.message : String(error));
-    if (!(error instanceof UserError) && error instanceof Error && io.env.ISTIO_CANARY_DEBUG) logger.debug(error.stack ?? '');
+    if (!(error instanceof UserError) && error instanceof Error && io.env.ISTIO_CANARY_DEBUG)
+      logger.debug(error.stack ?? '');
     return EXIT_FAILED;
   }
 }
 
 function createCliDeps(settings: Settings, logger: Logger, io: CliIo): RolloutDeps {
-  const cluster = createCluster({ kubeconfig: settings.kubeconfig, context: settings.context, clock: systemClock, logger });
+  const cluster = createCluster({
+    kubeconfig: settings.kubeconfig,
+    context: settings.context,
+    clock: systemClock,
+    logger,
+  });
   return {
     cluster,
     clock: systemClock,
@@ -92,7 +109,8 @@ function createCliDeps(settings: Settings, logger: Logger, io: CliIo): RolloutDe
 /** Names the job in the rollout state: GitLab's pipeline and job when there, else host and pid. */
 export function cliRunId(env: NodeJS.ProcessEnv): string {
   if (env.ISTIO_CANARY_RUN_ID) return env.ISTIO_CANARY_RUN_ID;
-  if (env.GITLAB_CI) return `gitlab:${env.CI_PROJECT_PATH ?? 'project'}/${env.CI_PIPELINE_ID ?? '?'}/${env.CI_JOB_ID ?? '?'}`;
+  if (env.GITLAB_CI)
+    return `gitlab:${env.CI_PROJECT_PATH ?? 'project'}/${env.CI_PIPELINE_ID ?? '?'}/${env.CI_JOB_ID ?? '?'}`;
   return `cli:${hostname()}/${process.pid}`;
 }
 
@@ -109,7 +127,9 @@ function secretValues(inputs: Record<string, string>): string[] {
     const value = inputs[input.name];
     if (!value) continue;
     for (const line of value.split(/\r?\n/)) {
-      const secret = (input.name === 'prometheus-headers' ? line.replace(/^[^:]*:\s*/, '') : line).trim();
+      const secret = (
+        input.name === 'prometheus-headers' ? line.replace(/^[^:]*:\s*/, '') : line
+      ).trim();
       if (secret.length >= 4) values.push(secret);
     }
   }
@@ -118,7 +138,10 @@ function secretValues(inputs: Record<string, string>): string[] {
 
 /** Writes NAME=value lines (GitLab dotenv: keys upper case with underscores), atomically. */
 async function writeDotenv(path: string, outputs: Record<string, string>): Promise<void> {
-  const lines = Object.entries(outputs).map(([name, value]) => `ISTIO_CANARY_${name.toUpperCase().replace(/-/g, '_')}=${value.replace(/\n/g, ' ')}`);
+  const lines = Object.entries(outputs).map(
+    ([name, value]) =>
+      `ISTIO_CANARY_${name.toUpperCase().replace(/-/g, '_')}=${value.replace(/\n/g, ' ')}`,
+  );
   const temp = `${path}.${process.pid}.tmp`;
   await writeFile(temp, `${lines.join('\n')}\n`);
   await rename(temp, path);

@@ -17,7 +17,7 @@ export function parseDuration(input: string, text: string, maxMs: number): numbe
   }
   let total = 0;
   for (const [, amount, unit] of value.matchAll(/(\d+)(ms|h|m|s)/g)) {
-    total += Number(amount) * UNIT_MS[unit!]!;
+    total += Number(amount) * UNIT_MS[unit];
   }
   if (total > maxMs) {
     throw new UserError(

@@ -24,7 +24,8 @@ export interface InputSpec {
 export const INPUTS: readonly InputSpec[] = [
   {
     name: 'command',
-    description: 'What to do: step (set the weights of one stage and watch), promote, rollback, or status.',
+    description:
+      'What to do: step (set the weights of one stage and watch), promote, rollback, or status.',
     default: 'step',
     options: ['step', 'promote', 'rollback', 'status'],
     type: 'string',
@@ -155,8 +156,7 @@ export const INPUTS: readonly InputSpec[] = [
   },
   {
     name: 'on-no-data',
-    description:
-      'What a watch with too little canary traffic means: fail (roll back) or pass.',
+    description: 'What a watch with too little canary traffic means: fail (roll back) or pass.',
     default: 'fail',
     options: ['fail', 'pass'],
     type: 'string',

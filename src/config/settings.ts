@@ -83,9 +83,17 @@ export function parseSettings(read: InputReader): Settings {
   };
   const withDefault = (name: string): string => raw(name) ?? defaultOf(name);
 
-  const command = oneOf('command', withDefault('command'), ['step', 'promote', 'rollback', 'status']);
+  const command = oneOf('command', withDefault('command'), [
+    'step',
+    'promote',
+    'rollback',
+    'status',
+  ]);
   const virtualService = raw('virtual-service');
-  if (!virtualService) throw new UserError('Input "virtual-service" is required: the name of the VirtualService to shift.');
+  if (!virtualService)
+    throw new UserError(
+      'Input "virtual-service" is required: the name of the VirtualService to shift.',
+    );
   assertDns1123('virtual-service', virtualService, 'subdomain');
 
   const settings: Settings = {
@@ -140,7 +148,9 @@ function requireForCommand(settings: Settings, weight: string | undefined): void
   }
   if (command === 'step') {
     if (weight === undefined) {
-      throw new UserError('Input "weight" is required for command "step": a percent 0-100 or a list like 10,25,50.');
+      throw new UserError(
+        'Input "weight" is required for command "step": a percent 0-100 or a list like 10,25,50.',
+      );
     }
     settings.weights = parseWeights(weight);
   }
@@ -156,7 +166,11 @@ function optional<T>(value: string | undefined, parse: (value: string) => T): T 
   return value === undefined ? undefined : parse(value);
 }
 
-function optionalName(input: string, value: string | undefined, kind: 'label' | 'subdomain'): string | undefined {
+function optionalName(
+  input: string,
+  value: string | undefined,
+  kind: 'label' | 'subdomain',
+): string | undefined {
   if (value !== undefined) assertDns1123(input, value, kind);
   return value;
 }
@@ -166,7 +180,13 @@ function oneOf<T extends string>(input: string, value: string, options: readonly
   throw new UserError(`Input "${input}" must be one of ${options.join(', ')}; got "${value}".`);
 }
 
-function number(input: string, text: string, min: number, max: number, exclusiveMin = false): number {
+function number(
+  input: string,
+  text: string,
+  min: number,
+  max: number,
+  exclusiveMin = false,
+): number {
   const value = /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
   const tooLow = exclusiveMin ? value <= min : value < min;
   if (Number.isNaN(value) || tooLow || value > max) {
@@ -202,7 +222,7 @@ export function parseHeaders(text: string | undefined): Record<string, string> {
         `Input "prometheus-headers" line ${index + 1} must look like "Name: value" (the value is not shown, it may be secret).`,
       );
     }
-    headers[match[1]!] = match[2]!;
+    headers[match[1]] = match[2]!;
   }
   return headers;
 }

@@ -31,7 +31,9 @@ export async function run(): Promise<void> {
     core.warning(`Received ${signal}: restoring the original route before exiting.`);
     controller.abort();
     setTimeout(() => {
-      core.setFailed(`Cancelled (${signal}); the restore did not finish within ${CANCEL_GRACE_MS / 1000}s. Run the rollback command.`);
+      core.setFailed(
+        `Cancelled (${signal}); the restore did not finish within ${CANCEL_GRACE_MS / 1000}s. Run the rollback command.`,
+      );
       process.exit(1);
     }, CANCEL_GRACE_MS).unref();
   };
@@ -82,7 +84,8 @@ export function createDeps(settings: Settings, signal: AbortSignal, runId: strin
 
 async function publish(settings: Settings, report: StageReport): Promise<void> {
   const reportPath = await writeJsonReport(report, process.env.RUNNER_TEMP || undefined);
-  for (const [name, value] of Object.entries(outputsOf(report, reportPath))) core.setOutput(name, value);
+  for (const [name, value] of Object.entries(outputsOf(report, reportPath)))
+    core.setOutput(name, value);
   if (process.env.GITHUB_STEP_SUMMARY) {
     try {
       await core.summary.addRaw(renderSummary(report), true).write();
@@ -98,7 +101,9 @@ async function postStatus(token: string, report: StageReport): Promise<void> {
   const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
   const sha = process.env.GITHUB_SHA;
   if (!owner || !repo || !sha) {
-    core.warning('github-token is set but GITHUB_REPOSITORY or GITHUB_SHA is missing: no commit status posted.');
+    core.warning(
+      'github-token is set but GITHUB_REPOSITORY or GITHUB_SHA is missing: no commit status posted.',
+    );
     return;
   }
   const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com';
@@ -109,7 +114,9 @@ async function postStatus(token: string, report: StageReport): Promise<void> {
     sha,
     report,
     baseUrl: process.env.GITHUB_API_URL,
-    targetUrl: process.env.GITHUB_RUN_ID ? `${server}/${owner}/${repo}/actions/runs/${process.env.GITHUB_RUN_ID}` : undefined,
+    targetUrl: process.env.GITHUB_RUN_ID
+      ? `${server}/${owner}/${repo}/actions/runs/${process.env.GITHUB_RUN_ID}`
+      : undefined,
     logger: actionsLogger,
   });
 }

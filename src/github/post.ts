@@ -16,9 +16,17 @@ export async function post(): Promise<void> {
     const deps = createDeps(settings, new AbortController().signal, runId);
     const namespace = settings.namespace ?? deps.cluster.defaultNamespace;
     const { restored } = await restoreRoute(deps, namespace, settings.virtualService, runId);
-    if (restored) core.warning(`The main step did not finish: restored the original route of ${namespace}/${settings.virtualService}.`);
-    else core.info('The main step did not finish, but this run owns no rollout on the VirtualService: nothing to restore.');
+    if (restored)
+      core.warning(
+        `The main step did not finish: restored the original route of ${namespace}/${settings.virtualService}.`,
+      );
+    else
+      core.info(
+        'The main step did not finish, but this run owns no rollout on the VirtualService: nothing to restore.',
+      );
   } catch (error) {
-    core.warning(`The post step could not restore the route: ${describe(error)}. Run the rollback command.`);
+    core.warning(
+      `The post step could not restore the route: ${describe(error)}. Run the rollback command.`,
+    );
   }
 }

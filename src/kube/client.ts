@@ -17,7 +17,16 @@ import type { Cluster, Deployment, ProxyResponse, Service } from './cluster.ts';
 const ISTIO_GROUP = 'networking.istio.io';
 /** Newest first: the first one the server serves is used. */
 const ISTIO_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'];
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+]);
 
 export interface KubeOptions {
   /** Kubeconfig YAML; undefined = KUBECONFIG, ~/.kube/config, then in-cluster. */
@@ -31,24 +40,34 @@ export interface KubeOptions {
 }
 
 /** Loads the kubeconfig and selects the context; errors name the input at fault. */
-export function loadKubeConfig(kubeconfig: string | undefined, context: string | undefined): KubeConfig {
+export function loadKubeConfig(
+  kubeconfig: string | undefined,
+  context: string | undefined,
+): KubeConfig {
   const kc = new KubeConfig();
   try {
     if (kubeconfig !== undefined) kc.loadFromString(kubeconfig);
     else kc.loadFromDefault();
   } catch (error) {
-    const source = kubeconfig !== undefined ? 'Input "kubeconfig"' : 'The default kubeconfig (KUBECONFIG or ~/.kube/config)';
+    const source =
+      kubeconfig !== undefined
+        ? 'Input "kubeconfig"'
+        : 'The default kubeconfig (KUBECONFIG or ~/.kube/config)';
     throw new UserError(`${source} could not be loaded: ${message(error)}`);
   }
   if (context !== undefined) {
     const names = kc.getContexts().map((c) => c.name);
     if (!names.includes(context)) {
-      throw new UserError(`Input "context" is "${context}", but the kubeconfig has only: ${names.join(', ') || '(no contexts)'}.`);
+      throw new UserError(
+        `Input "context" is "${context}", but the kubeconfig has only: ${names.join(', ') || '(no contexts)'}.`,
+      );
     }
     kc.setCurrentContext(context);
   }
   if (!kc.getCurrentCluster()) {
-    throw new UserError('The kubeconfig has no cluster for its current context; set input "context" or fix the kubeconfig.');
+    throw new UserError(
+      'The kubeconfig has no cluster for its current context; set input "context" or fix the kubeconfig.',
+    );
   }
   return kc;
 }
@@ -125,7 +144,9 @@ export function createCluster(options: KubeOptions): Cluster {
       return list.items;
     },
     async listDeployments(namespace) {
-      const list = await call(`LIST deployments in ${namespace}`, () => apps.listNamespacedDeployment({ namespace }));
+      const list = await call(`LIST deployments in ${namespace}`, () =>
+        apps.listNamespacedDeployment({ namespace }),
+      );
       return list.items as Deployment[];
     },
     async getService(namespace, name) {
@@ -139,7 +160,9 @@ export function createCluster(options: KubeOptions): Cluster {
         `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}:${encodeURIComponent(port)}/proxy${path}${search ? `?${search}` : ''}`,
         server.endsWith('/') ? server : `${server}/`,
       );
-      return call(`GET services/${service}:${port}/proxy in ${namespace}`, () => proxyRequest(kc, url));
+      return call(`GET services/${service}:${port}/proxy in ${namespace}`, () =>
+        proxyRequest(kc, url),
+      );
     },
   };
   return cluster;
@@ -159,23 +182,44 @@ async function proxyRequest(kc: KubeConfig, url: URL): Promise<ProxyResponse> {
         for (const [key, value] of Object.entries(response.headers)) {
           if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : value;
         }
-        const result = { status: response.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString('utf8') };
+        const result = {
+          status: response.statusCode ?? 0,
+          headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        };
         // The proxy's own failures (auth, no endpoints) are the API server's; retry those like any call.
-        if (result.status === 401 || result.status === 403 || result.status === 429 || result.status >= 500) {
-          reject(new ApiException(result.status, `proxy answered ${result.status}`, result.body, headers));
+        if (
+          result.status === 401 ||
+          result.status === 403 ||
+          result.status === 429 ||
+          result.status >= 500
+        ) {
+          reject(
+            new ApiException(
+              result.status,
+              `proxy answered ${result.status}`,
+              result.body,
+              headers,
+            ),
+          );
         } else {
           resolve(result);
         }
       });
     });
-    request.on('timeout', () => request.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
+    request.on('timeout', () =>
+      request.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })),
+    );
     request.on('error', reject);
     request.end();
   });
 }
 
 /** 429, 5xx (not 501) and network errors are worth another try; everything else is final. */
-export function classifyKubeError(error: unknown, now: number): { retry: boolean; retryAfterMs?: number } {
+export function classifyKubeError(
+  error: unknown,
+  now: number,
+): { retry: boolean; retryAfterMs?: number } {
   if (error instanceof ApiException) {
     const code = error.code;
     const retry = code === 429 || (code >= 500 && code !== 501);
@@ -185,7 +229,10 @@ export function classifyKubeError(error: unknown, now: number): { retry: boolean
   return { retry: NETWORK_CODES.has(errorCode(error) ?? '') };
 }
 
-function headerValue(headers: Record<string, string> | undefined, name: string): string | undefined {
+function headerValue(
+  headers: Record<string, string> | undefined,
+  name: string,
+): string | undefined {
   if (!headers) return undefined;
   const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
   return key === undefined ? undefined : headers[key];
@@ -203,7 +250,8 @@ function errorCode(error: unknown): string | undefined {
 
 /** Turns an ApiException into an error a person can act on, naming the call. */
 function translate(error: unknown, what: string): Error {
-  if (!(error instanceof ApiException)) return error instanceof Error ? error : new Error(String(error));
+  if (!(error instanceof ApiException))
+    return error instanceof Error ? error : new Error(String(error));
   const status = statusMessage(error.body);
   const detail = status ? `: ${status}` : '';
   switch (error.code) {
@@ -214,7 +262,9 @@ function translate(error: unknown, what: string): Error {
         `${what} failed: forbidden${detail}. The step's credentials need the Role in the README (get/update/patch virtualservices; get/list destinationrules and deployments; get services/proxy).`,
       );
     case 401:
-      return new UserError(`${what} failed: unauthorized; the API server rejected the kubeconfig's credentials${detail}`);
+      return new UserError(
+        `${what} failed: unauthorized; the API server rejected the kubeconfig's credentials${detail}`,
+      );
     case 409:
       return new ConflictError(`${what} failed: conflict${detail}`);
     case 400:

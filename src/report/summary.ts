@@ -99,7 +99,8 @@ function checksSection(report: StageReport, names: SideNames): string | undefine
 }
 
 function checkRow(check: CheckResult, withCustom: boolean): string[] {
-  const verdict = check.warmUp && check.verdict !== 'fail' ? 'WARM-UP' : verdictLabel(check.verdict);
+  const verdict =
+    check.warmUp && check.verdict !== 'fail' ? 'WARM-UP' : verdictLabel(check.verdict);
   return [
     formatDuration(check.elapsedMs),
     `${check.weight}%`,

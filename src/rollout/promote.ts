@@ -28,7 +28,9 @@ export async function runPromote(settings: Settings, deps: RolloutDeps): Promise
       canary,
     });
     if (workloads.canary.readyReplicas === 0) {
-      throw new UserError(`The canary subset "${canary}" has no ready pods; promoting would send all traffic nowhere.`);
+      throw new UserError(
+        `The canary subset "${canary}" has no ready pods; promoting would send all traffic nowhere.`,
+      );
     }
     return resolved;
   });
@@ -39,17 +41,33 @@ export async function runPromote(settings: Settings, deps: RolloutDeps): Promise
     const original = state ? savedRoute(state) : route;
     const host = state?.host ?? target.host;
     const stableSubset = state?.stableSubset ?? settings.stableSubset!;
-    const promoted = promoteRoute(original, { host, stableSubset, canarySubset: canary, current: route });
+    const promoted = promoteRoute(original, {
+      host,
+      stableSubset,
+      canarySubset: canary,
+      current: route,
+    });
     if (!state && JSON.stringify(promoted) === JSON.stringify(route)) return undefined;
     const next = withRoute(current, index, promoted);
     return state ? clearState(next) : next;
   };
   if (settings.dryRun) {
     const after = edit(structuredClone(target.vs)) ?? target.vs;
-    return { ...base, outcome: 'dry-run', weightAfter: base.weightBefore, plan: { before: target.vs.spec, after: after.spec } };
+    return {
+      ...base,
+      outcome: 'dry-run',
+      weightAfter: base.weightBefore,
+      plan: { before: target.vs.spec, after: after.spec },
+    };
   }
   const result = await deps.logger.group('Promote', async () => {
-    const written = await updateVirtualService(deps.cluster, target.namespace, settings.virtualService, deps.logger, edit);
+    const written = await updateVirtualService(
+      deps.cluster,
+      target.namespace,
+      settings.virtualService,
+      deps.logger,
+      edit,
+    );
     deps.logger.info(
       written.written
         ? `All traffic of route ${target.routeLabel} now goes to subset ${canary}; rollout state removed.`
@@ -60,11 +78,15 @@ export async function runPromote(settings: Settings, deps: RolloutDeps): Promise
   return {
     ...base,
     outcome: result.written ? 'promoted' : 'noop',
-    weightAfter: canaryWeightOf(result.after.spec.http![target.routeIndex]!, canary),
+    weightAfter: canaryWeightOf(result.after.spec.http![target.routeIndex], canary),
     finishedAt: new Date(deps.clock.now()).toISOString(),
   };
 }
 
 function findCurrent(vs: VirtualService, settings: Settings): { index: number; route: HTTPRoute } {
-  return findTargetRoute(vs, { route: settings.route, host: settings.host, stableSubset: settings.stableSubset! });
+  return findTargetRoute(vs, {
+    route: settings.route,
+    host: settings.host,
+    stableSubset: settings.stableSubset!,
+  });
 }

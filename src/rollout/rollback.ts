@@ -19,13 +19,20 @@ export async function restoreRoute(
   name: string,
   owner?: string,
 ): Promise<{ restored: boolean; before: VirtualService; after: VirtualService }> {
-  const result = await updateVirtualService(deps.cluster, namespace, name, deps.logger, (current) => {
-    // Only what a restore needs is read strictly: a damaged weight or timestamp must not block it.
-    const point = readRestorePoint(current);
-    if (!point) return undefined;
-    if (owner !== undefined && current.metadata.annotations?.[ANNOTATIONS.owner] !== owner) return undefined;
-    return restoreOriginal(current, point);
-  });
+  const result = await updateVirtualService(
+    deps.cluster,
+    namespace,
+    name,
+    deps.logger,
+    (current) => {
+      // Only what a restore needs is read strictly: a damaged weight or timestamp must not block it.
+      const point = readRestorePoint(current);
+      if (!point) return undefined;
+      if (owner !== undefined && current.metadata.annotations?.[ANNOTATIONS.owner] !== owner)
+        return undefined;
+      return restoreOriginal(current, point);
+    },
+  );
   return { restored: result.written, before: result.before, after: result.after };
 }
 
@@ -33,14 +40,20 @@ export async function restoreRoute(
 export async function runRollback(settings: Settings, deps: RolloutDeps): Promise<StageReport> {
   const startedAt = deps.clock.now();
   const namespace = settings.namespace ?? deps.cluster.defaultNamespace;
-  const vs = await deps.cluster.getVirtualService(namespace, settings.virtualService).catch((error: unknown) => {
-    if (error instanceof NotFoundError) {
-      throw new UserError(`VirtualService "${settings.virtualService}" was not found in namespace "${namespace}".`);
-    }
-    throw error;
-  });
+  const vs = await deps.cluster
+    .getVirtualService(namespace, settings.virtualService)
+    .catch((error: unknown) => {
+      if (error instanceof NotFoundError) {
+        throw new UserError(
+          `VirtualService "${settings.virtualService}" was not found in namespace "${namespace}".`,
+        );
+      }
+      throw error;
+    });
   if (!readRestorePoint(vs)) {
-    deps.logger.info(`No rollout in progress on VirtualService ${namespace}/${settings.virtualService}: nothing to roll back.`);
+    deps.logger.info(
+      `No rollout in progress on VirtualService ${namespace}/${settings.virtualService}: nothing to roll back.`,
+    );
     return {
       command: 'rollback',
       outcome: 'noop',
@@ -61,7 +74,12 @@ export async function runRollback(settings: Settings, deps: RolloutDeps): Promis
   const base = baseReport(settings, deps, target, startedAt);
   if (settings.dryRun) {
     const plan = restoreOriginal(structuredClone(target.vs), readRestorePoint(target.vs)!);
-    return { ...base, outcome: 'dry-run', weightAfter: 0, plan: { before: target.vs.spec, after: plan.spec } };
+    return {
+      ...base,
+      outcome: 'dry-run',
+      weightAfter: 0,
+      plan: { before: target.vs.spec, after: plan.spec },
+    };
   }
   const { restored, after } = await deps.logger.group('Rollback', async () => {
     const result = await restoreRoute(deps, namespace, settings.virtualService);
@@ -77,6 +95,8 @@ export async function runRollback(settings: Settings, deps: RolloutDeps): Promis
     outcome: restored ? 'rolled-back' : 'noop',
     weightAfter: canaryWeightOf(after.spec.http?.[target.routeIndex] ?? {}, base.canarySubset),
     finishedAt: new Date(deps.clock.now()).toISOString(),
-    reason: restored ? 'Rolled back on request: the original route is restored.' : 'Nothing left to roll back.',
+    reason: restored
+      ? 'Rolled back on request: the original route is restored.'
+      : 'Nothing left to roll back.',
   };
 }

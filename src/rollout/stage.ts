@@ -7,7 +7,9 @@ import type { Target } from './target.ts';
 /** The canary's current share of the route, in percent (0 when it has no destination there). */
 export function canaryWeightOf(route: HTTPRoute, canarySubset: string | undefined): number {
   const destinations = route.route ?? [];
-  const canary = destinations.filter((d) => canarySubset !== undefined && d.destination.subset === canarySubset);
+  const canary = destinations.filter(
+    (d) => canarySubset !== undefined && d.destination.subset === canarySubset,
+  );
   if (canary.length === 0) return 0;
   if (destinations.length === 1) return 100;
   return canary.reduce((sum, d) => sum + (d.weight ?? 0), 0);

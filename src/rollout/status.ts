@@ -10,15 +10,21 @@ import { resolveTarget } from './target.ts';
 export async function runStatus(settings: Settings, deps: RolloutDeps): Promise<StageReport> {
   const startedAt = deps.clock.now();
   const namespace = settings.namespace ?? deps.cluster.defaultNamespace;
-  const vs = await deps.cluster.getVirtualService(namespace, settings.virtualService).catch((error: unknown) => {
-    if (error instanceof NotFoundError) {
-      throw new UserError(`VirtualService "${settings.virtualService}" was not found in namespace "${namespace}".`);
-    }
-    throw error;
-  });
+  const vs = await deps.cluster
+    .getVirtualService(namespace, settings.virtualService)
+    .catch((error: unknown) => {
+      if (error instanceof NotFoundError) {
+        throw new UserError(
+          `VirtualService "${settings.virtualService}" was not found in namespace "${namespace}".`,
+        );
+      }
+      throw error;
+    });
   const state = readState(vs);
   if (!state && !settings.stableSubset) {
-    deps.logger.info(`VirtualService ${namespace}/${settings.virtualService}: no rollout in progress.`);
+    deps.logger.info(
+      `VirtualService ${namespace}/${settings.virtualService}: no rollout in progress.`,
+    );
     return {
       command: 'status',
       outcome: 'noop',
@@ -50,6 +56,8 @@ export async function runStatus(settings: Settings, deps: RolloutDeps): Promise<
     ...base,
     outcome: 'noop',
     weightAfter: weight,
-    reason: state ? `Rollout in progress at ${state.weight}%, owned by run ${state.owner}.` : 'No rollout in progress.',
+    reason: state
+      ? `Rollout in progress at ${state.weight}%, owned by run ${state.owner}.`
+      : 'No rollout in progress.',
   };
 }

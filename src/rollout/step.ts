@@ -1,7 +1,14 @@
 import type { Settings } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
 import { findTargetRoute, setCanaryWeight, withRoute } from '../istio/route.ts';
-import { locateRoute, readState, savedRoute, stageState, writeState, type RolloutState } from '../istio/state.ts';
+import {
+  locateRoute,
+  readState,
+  savedRoute,
+  stageState,
+  writeState,
+  type RolloutState,
+} from '../istio/state.ts';
 import type { VirtualService } from '../istio/types.ts';
 import { metricsExistQuery } from '../metrics/promql.ts';
 import { latencyAtPercentile } from '../metrics/thresholds.ts';
@@ -22,33 +29,59 @@ export async function runStep(settings: Settings, deps: RolloutDeps): Promise<St
   const startedAt = deps.clock.now();
   const stable = settings.stableSubset!;
   const canary = settings.canarySubset!;
-  const { target, plans, prom } = await deps.logger.group('Preflight', () => preflight(settings, deps));
+  const { target, plans, prom } = await deps.logger.group('Preflight', () =>
+    preflight(settings, deps),
+  );
   const base = baseReport(settings, deps, target, startedAt);
 
   if (settings.dryRun) {
-    const after = applyWeight(structuredClone(target.vs), settings, deps, target.host, settings.weights.at(-1)!);
-    deps.logger.info(`Dry run: would set ${describeWeights(stable, canary, settings.weights)}; nothing was written.`);
-    return { ...base, outcome: 'dry-run', weightAfter: base.weightBefore, plan: { before: target.vs.spec, after: after?.spec ?? target.vs.spec } };
+    const after = applyWeight(
+      structuredClone(target.vs),
+      settings,
+      deps,
+      target.host,
+      settings.weights.at(-1)!,
+    );
+    deps.logger.info(
+      `Dry run: would set ${describeWeights(stable, canary, settings.weights)}; nothing was written.`,
+    );
+    return {
+      ...base,
+      outcome: 'dry-run',
+      weightAfter: base.weightBefore,
+      plan: { before: target.vs.spec, after: after?.spec ?? target.vs.spec },
+    };
   }
 
   const checks: CheckResult[] = [];
   let weightAfter = base.weightBefore;
   const watched: WatchResult[] = [];
   for (const weight of settings.weights) {
-    const result = await deps.logger.group(`Stage: ${stable} ${100 - weight}% / ${canary} ${weight}%`, async () => {
-      await updateVirtualService(deps.cluster, target.namespace, settings.virtualService, deps.logger, (current) =>
-        applyWeight(current, settings, deps, target.host, weight),
-      );
-      weightAfter = weight;
-      deps.logger.info(`Weights set on route ${target.routeLabel}: ${stable} ${100 - weight}%, ${canary} ${weight}%.`);
-      if (deps.signal.aborted) return cancelledBeforeWatch(deps);
-      if (settings.durationMs === 0) {
-        deps.logger.info('duration is 0: not watching.');
-        return { outcome: 'passed', checks: [] } satisfies WatchResult;
-      }
-      deps.logger.info(`Watching for ${settings.durationMs / 1000}s, a check every ${settings.intervalMs / 1000}s.`);
-      return watchWeight(settings, deps, prom!, { ...plans!, weight });
-    });
+    const result = await deps.logger.group(
+      `Stage: ${stable} ${100 - weight}% / ${canary} ${weight}%`,
+      async () => {
+        await updateVirtualService(
+          deps.cluster,
+          target.namespace,
+          settings.virtualService,
+          deps.logger,
+          (current) => applyWeight(current, settings, deps, target.host, weight),
+        );
+        weightAfter = weight;
+        deps.logger.info(
+          `Weights set on route ${target.routeLabel}: ${stable} ${100 - weight}%, ${canary} ${weight}%.`,
+        );
+        if (deps.signal.aborted) return cancelledBeforeWatch(deps);
+        if (settings.durationMs === 0) {
+          deps.logger.info('duration is 0: not watching.');
+          return { outcome: 'passed', checks: [] } satisfies WatchResult;
+        }
+        deps.logger.info(
+          `Watching for ${settings.durationMs / 1000}s, a check every ${settings.intervalMs / 1000}s.`,
+        );
+        return watchWeight(settings, deps, prom!, { ...plans!, weight });
+      },
+    );
     checks.push(...result.checks);
     watched.push(result);
     if (result.outcome !== 'passed') {
@@ -76,7 +109,9 @@ async function rollBackStage(
   await deps.logger.group('Rollback', async () => {
     deps.logger.error(result.reason ?? 'The canary failed.');
     await restoreRoute(deps, namespace, settings.virtualService);
-    deps.logger.info(`Original route of ${namespace}/${settings.virtualService} restored; rollout state removed.`);
+    deps.logger.info(
+      `Original route of ${namespace}/${settings.virtualService} restored; rollout state removed.`,
+    );
   });
   const restoreSeconds = (deps.clock.now() - decidedAt) / 1000;
   return {
@@ -90,7 +125,12 @@ async function rollBackStage(
 }
 
 function cancelledBeforeWatch(deps: RolloutDeps): WatchResult {
-  return { outcome: 'cancelled', checks: [], decidedAt: deps.clock.now(), reason: 'The job was cancelled while the weights were being set.' };
+  return {
+    outcome: 'cancelled',
+    checks: [],
+    decidedAt: deps.clock.now(),
+    reason: 'The job was cancelled while the weights were being set.',
+  };
 }
 
 /**
@@ -120,12 +160,20 @@ function applyWeight(
     owner: deps.runId,
     now: deps.clock.now(),
   });
-  const route = setCanaryWeight(savedRoute(state), found.route, { host: state.host, stableSubset, canarySubset, weight });
+  const route = setCanaryWeight(savedRoute(state), found.route, {
+    host: state.host,
+    stableSubset,
+    canarySubset,
+    weight,
+  });
   return writeState(withRoute(current, found.index, route), state);
 }
 
 function assertSameRollout(state: RolloutState, settings: Settings): void {
-  if (state.stableSubset !== settings.stableSubset || state.canarySubset !== settings.canarySubset) {
+  if (
+    state.stableSubset !== settings.stableSubset ||
+    state.canarySubset !== settings.canarySubset
+  ) {
     throw new UserError(
       `A rollout from subset "${state.stableSubset}" to "${state.canarySubset}" (run ${state.owner}) is in progress on VirtualService "${settings.virtualService}"; promote or roll it back before starting one to "${settings.canarySubset}".`,
     );
@@ -147,7 +195,9 @@ async function preflight(
   const canary = settings.canarySubset!;
   deps.logger.info(
     `VirtualService ${target.namespace}/${settings.virtualService}, route ${target.routeLabel}, host ${target.host}` +
-      (target.state ? `: rollout in progress at ${target.state.weight}% (started ${target.state.startedAt}).` : ': no rollout in progress.'),
+      (target.state
+        ? `: rollout in progress at ${target.state.weight}% (started ${target.state.startedAt}).`
+        : ': no rollout in progress.'),
   );
   const workloads = await resolveWorkloads(deps.cluster, settings, target, { stable, canary });
   requireReady(workloads.canary, 'canary');
@@ -157,13 +207,18 @@ async function preflight(
   );
   if (settings.durationMs === 0) return { target };
   const prom = deps.prometheus(settings);
-  const series = await untilAborted(prom.query(metricsExistQuery(workloads.stable.namespace)), deps.signal);
+  const series = await untilAborted(
+    prom.query(metricsExistQuery(workloads.stable.namespace)),
+    deps.signal,
+  );
   if (series.length === 0 || series.every((s) => s.value === 0)) {
     throw new UserError(
       `Prometheus at ${prom.endpoint} has no istio_requests_total series with reporter="destination" for namespace "${workloads.stable.namespace}"; is it scraping the Istio sidecars?`,
     );
   }
-  deps.logger.info(`Prometheus at ${prom.endpoint} answers and has Istio metrics for namespace ${workloads.stable.namespace}.`);
+  deps.logger.info(
+    `Prometheus at ${prom.endpoint} answers and has Istio metrics for namespace ${workloads.stable.namespace}.`,
+  );
   return {
     target,
     prom,

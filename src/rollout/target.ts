@@ -22,25 +22,39 @@ export interface Target {
 /** Reads the VirtualService and finds the route to shift (from the state when a rollout is on). */
 export async function resolveTarget(settings: Settings, cluster: Cluster): Promise<Target> {
   const namespace = settings.namespace ?? cluster.defaultNamespace;
-  const vs = await cluster.getVirtualService(namespace, settings.virtualService).catch((error: unknown) => {
-    if (error instanceof NotFoundError) {
-      throw new UserError(
-        `VirtualService "${settings.virtualService}" was not found in namespace "${namespace}" (inputs "virtual-service" and "namespace").`,
-      );
-    }
-    throw error;
-  });
+  const vs = await cluster
+    .getVirtualService(namespace, settings.virtualService)
+    .catch((error: unknown) => {
+      if (error instanceof NotFoundError) {
+        throw new UserError(
+          `VirtualService "${settings.virtualService}" was not found in namespace "${namespace}" (inputs "virtual-service" and "namespace").`,
+        );
+      }
+      throw error;
+    });
   const state = readState(vs);
   if (state) {
     const { index, route } = locateRoute(vs, state);
-    return { namespace, vs, state, routeIndex: index, route, routeLabel: labelOf(route, index), host: state.host };
+    return {
+      namespace,
+      vs,
+      state,
+      routeIndex: index,
+      route,
+      routeLabel: labelOf(route, index),
+      host: state.host,
+    };
   }
   if (!settings.stableSubset) {
-    throw new UserError(`Input "stable-subset" is needed to find the route of VirtualService "${settings.virtualService}".`);
+    throw new UserError(
+      `Input "stable-subset" is needed to find the route of VirtualService "${settings.virtualService}".`,
+    );
   }
   const found = findTargetRoute(vs, {
     route: settings.route,
-    host: settings.host ?? (settings.route ? undefined : await hostWithSubsets(cluster, vs, namespace, settings)),
+    host:
+      settings.host ??
+      (settings.route ? undefined : await hostWithSubsets(cluster, vs, namespace, settings)),
     stableSubset: settings.stableSubset,
     canarySubset: settings.canarySubset,
   });
@@ -67,7 +81,9 @@ async function hostWithSubsets(
 ): Promise<string | undefined> {
   // The stable subset alone: a missing canary subset is reported later, naming the subset.
   const wanted = [settings.stableSubset].filter((s): s is string => s !== undefined);
-  const routeHosts = new Set((vs.spec.http ?? []).flatMap((r) => (r.route ?? []).map((d) => d.destination.host)));
+  const routeHosts = new Set(
+    (vs.spec.http ?? []).flatMap((r) => (r.route ?? []).map((d) => d.destination.host)),
+  );
   const rules = await cluster.listDestinationRules(namespace);
   const withSubsets = new Set(
     rules
@@ -86,9 +102,13 @@ export function labelOf(route: HTTPRoute, index: number): string {
 }
 
 /** `backend`, `backend.shop`, `backend.shop.svc` and the full name all mean one Service. */
-export function serviceOfHost(host: string, namespace: string): { name: string; namespace: string; fqdn: string } {
+export function serviceOfHost(
+  host: string,
+  namespace: string,
+): { name: string; namespace: string; fqdn: string } {
   const parts = host.split('.');
-  if (parts.length === 1) return { name: host, namespace, fqdn: `${host}.${namespace}.svc.cluster.local` };
+  if (parts.length === 1)
+    return { name: host, namespace, fqdn: `${host}.${namespace}.svc.cluster.local` };
   const isClusterLocal =
     parts.length === 2 ||
     (parts.length === 3 && parts[2] === 'svc') ||
@@ -98,7 +118,11 @@ export function serviceOfHost(host: string, namespace: string): { name: string; 
       `Host "${host}" is not a Kubernetes Service (name, name.namespace or name.namespace.svc.cluster.local); canaries of external hosts are not supported.`,
     );
   }
-  return { name: parts[0]!, namespace: parts[1]!, fqdn: `${parts[0]}.${parts[1]}.svc.cluster.local` };
+  return {
+    name: parts[0],
+    namespace: parts[1],
+    fqdn: `${parts[0]}.${parts[1]}.svc.cluster.local`,
+  };
 }
 
 /** The workloads (Deployments) behind one subset, and how many of their pods are ready. */
@@ -120,7 +144,9 @@ export async function resolveWorkloads(
   const destinationRule = await findDestinationRule(cluster, settings, target.namespace, service);
   const svc = await cluster.getService(service.namespace, service.name).catch((error: unknown) => {
     if (error instanceof NotFoundError) {
-      throw new UserError(`Service "${service.name}" (host "${target.host}") was not found in namespace "${service.namespace}".`);
+      throw new UserError(
+        `Service "${service.name}" (host "${target.host}") was not found in namespace "${service.namespace}".`,
+      );
     }
     throw error;
   });
@@ -129,7 +155,9 @@ export async function resolveWorkloads(
   const workloads = (name: string): SubsetWorkloads => {
     const subset = subsetOf(destinationRule, name);
     const wanted = { ...selector, ...(subset.labels ?? {}) };
-    const matching = deployments.filter((d) => containsLabels(d.spec?.template?.metadata?.labels, wanted));
+    const matching = deployments.filter((d) =>
+      containsLabels(d.spec?.template?.metadata?.labels, wanted),
+    );
     return {
       subset: name,
       namespace: service.namespace,
@@ -147,18 +175,24 @@ async function findDestinationRule(
   service: { name: string; namespace: string; fqdn: string },
 ): Promise<DestinationRule> {
   if (settings.destinationRule) {
-    return cluster.getDestinationRule(namespace, settings.destinationRule).catch((error: unknown) => {
-      if (error instanceof NotFoundError) {
-        throw new UserError(`DestinationRule "${settings.destinationRule}" (input "destination-rule") was not found in namespace "${namespace}".`);
-      }
-      throw error;
-    });
+    return cluster
+      .getDestinationRule(namespace, settings.destinationRule)
+      .catch((error: unknown) => {
+        if (error instanceof NotFoundError) {
+          throw new UserError(
+            `DestinationRule "${settings.destinationRule}" (input "destination-rule") was not found in namespace "${namespace}".`,
+          );
+        }
+        throw error;
+      });
   }
   const namespaces = [...new Set([namespace, service.namespace])];
   for (const ns of namespaces) {
     const rules = await cluster.listDestinationRules(ns);
-    const matching = rules.filter((rule) => serviceOfHostOrUndefined(rule.spec.host, ns)?.fqdn === service.fqdn);
-    if (matching.length === 1) return matching[0]!;
+    const matching = rules.filter(
+      (rule) => serviceOfHostOrUndefined(rule.spec.host, ns)?.fqdn === service.fqdn,
+    );
+    if (matching.length === 1) return matching[0];
     if (matching.length > 1) {
       throw new UserError(
         `Several DestinationRules in namespace "${ns}" have host ${service.fqdn}: ${matching.map((r) => r.metadata.name).join(', ')}; set input "destination-rule".`,
@@ -189,7 +223,10 @@ function subsetOf(rule: DestinationRule, name: string): Subset {
   return subset;
 }
 
-function containsLabels(labels: Record<string, string> | undefined, wanted: Record<string, string>): boolean {
+function containsLabels(
+  labels: Record<string, string> | undefined,
+  wanted: Record<string, string>,
+): boolean {
   return Object.entries(wanted).every(([key, value]) => labels?.[key] === value);
 }
 

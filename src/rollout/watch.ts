@@ -1,5 +1,10 @@
 import type { Settings } from '../config/settings.ts';
-import { takeSnapshot, windowCounts, type Snapshot, type WindowCounts } from '../metrics/counters.ts';
+import {
+  takeSnapshot,
+  windowCounts,
+  type Snapshot,
+  type WindowCounts,
+} from '../metrics/counters.ts';
 import { runCustomChecks } from '../metrics/custom.ts';
 import type { VersionSelector } from '../metrics/promql.ts';
 import { evaluateThresholds } from '../metrics/thresholds.ts';
@@ -44,7 +49,8 @@ export async function watchWeight(
   const checks: CheckResult[] = [];
   const started = clock.now();
   const deadline = started + settings.durationMs;
-  const read = (): Promise<Snapshot> => untilAborted(takeSnapshot(prom, plan.canary, plan.stable), signal);
+  const read = (): Promise<Snapshot> =>
+    untilAborted(takeSnapshot(prom, plan.canary, plan.stable), signal);
 
   let baseline: Snapshot;
   try {
@@ -71,13 +77,18 @@ export async function watchWeight(
         }),
         signal,
       );
-      check = evaluateThresholds(window, settings, custom, { elapsedMs: clock.now() - started, weight: plan.weight });
+      check = evaluateThresholds(window, settings, custom, {
+        elapsedMs: clock.now() - started,
+        weight: plan.weight,
+      });
       if (checks.length === 0) check = warmUp(check);
     } catch (error) {
       return failed(signal, checks, clock.now(), error);
     }
     checks.push(check);
-    logger.info(formatCheckLine(check, { names: plan.names, percentile: settings.latencyPercentile }));
+    logger.info(
+      formatCheckLine(check, { names: plan.names, percentile: settings.latencyPercentile }),
+    );
     const catastrophic = check.warmUp === true && check.verdict === 'fail';
     if (check.verdict === 'fail' && (++failures > settings.failureLimit || catastrophic)) {
       const limit = settings.failureLimit;
@@ -93,7 +104,8 @@ export async function watchWeight(
   const total = windowCounts(baseline, previous);
   if (settings.durationMs > 0 && !checks.some((c) => c.verdict !== 'no-data')) {
     const reason = `No check had the ${settings.minRequests} canary requests it needs (the canary served ${total.canary.requests} in ${Math.round(settings.durationMs / 1000)}s at weight ${plan.weight}%).`;
-    if (settings.onNoData === 'fail') return { outcome: 'no-data', checks, reason, decidedAt: clock.now(), total };
+    if (settings.onNoData === 'fail')
+      return { outcome: 'no-data', checks, reason, decidedAt: clock.now(), total };
     logger.warn(`${reason} Passing because on-no-data is "pass".`);
   }
   return { outcome: 'passed', checks, total };
@@ -112,9 +124,15 @@ const CATASTROPHIC_SUCCESS_RATE = 50;
 export function warmUp(check: CheckResult): CheckResult {
   const { requests, successRate } = check.canary;
   const catastrophic =
-    requests >= CATASTROPHIC_MIN_REQUESTS && successRate !== undefined && successRate < CATASTROPHIC_SUCCESS_RATE;
+    requests >= CATASTROPHIC_MIN_REQUESTS &&
+    successRate !== undefined &&
+    successRate < CATASTROPHIC_SUCCESS_RATE;
   if (catastrophic) {
-    return { ...check, warmUp: true, reasons: [`canary failing outright: ${check.reasons.join('; ')}`] };
+    return {
+      ...check,
+      warmUp: true,
+      reasons: [`canary failing outright: ${check.reasons.join('; ')}`],
+    };
   }
   return {
     ...check,
@@ -124,7 +142,12 @@ export function warmUp(check: CheckResult): CheckResult {
   };
 }
 
-function failed(signal: AbortSignal, checks: CheckResult[], now: number, error: unknown): WatchResult {
+function failed(
+  signal: AbortSignal,
+  checks: CheckResult[],
+  now: number,
+  error: unknown,
+): WatchResult {
   if (signal.aborted) return cancelled(checks, now);
   const message = error instanceof Error ? error.message : String(error);
   return {
@@ -136,7 +159,12 @@ function failed(signal: AbortSignal, checks: CheckResult[], now: number, error: 
 }
 
 function cancelled(checks: CheckResult[], now: number): WatchResult {
-  return { outcome: 'cancelled', checks, decidedAt: now, reason: 'The job was cancelled while the canary was being watched.' };
+  return {
+    outcome: 'cancelled',
+    checks,
+    decidedAt: now,
+    reason: 'The job was cancelled while the canary was being watched.',
+  };
 }
 
 /** Races a promise against the job's cancellation, so a slow query cannot delay the restore. */

@@ -34,7 +34,9 @@ export function shopObjects(): Record<string, unknown>[] {
 }
 
 /** The user's VirtualService before any rollout; tests compare against it byte for byte. */
-export function backendVirtualService(): VirtualService & { spec: { http: NonNullable<VirtualService['spec']['http']> } } {
+export function backendVirtualService(): VirtualService & {
+  spec: { http: NonNullable<VirtualService['spec']['http']> };
+} {
   return {
     apiVersion: 'networking.istio.io/v1',
     kind: 'VirtualService',
@@ -42,7 +44,9 @@ export function backendVirtualService(): VirtualService & { spec: { http: NonNul
       name: 'backend',
       namespace: SHOP,
       labels: { team: 'checkout' },
-      annotations: { 'argocd.argoproj.io/tracking-id': 'shop:networking.istio.io/VirtualService:shop/backend' },
+      annotations: {
+        'argocd.argoproj.io/tracking-id': 'shop:networking.istio.io/VirtualService:shop/backend',
+      },
     },
     spec: {
       hosts: ['backend'],
@@ -80,7 +84,11 @@ export function shopClients(rps: number): {
   headers?: Record<string, string>;
   path?: string;
 }[] {
-  const frontend = { namespace: SHOP, sourceWorkload: 'frontend-v1', sourceLabels: { app: 'frontend', version: 'v1' } };
+  const frontend = {
+    namespace: SHOP,
+    sourceWorkload: 'frontend-v1',
+    sourceLabels: { app: 'frontend', version: 'v1' },
+  };
   return [
     { ...frontend, host: 'backend', rps },
     { ...frontend, host: 'backend', rps: 2, headers: { 'x-canary': 'tester' } },
@@ -97,7 +105,11 @@ function service(name: string, selector: Record<string, string>): Record<string,
   };
 }
 
-function deployment(name: string, labels: Record<string, string>, replicas: number): Record<string, unknown> {
+function deployment(
+  name: string,
+  labels: Record<string, string>,
+  replicas: number,
+): Record<string, unknown> {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -107,7 +119,11 @@ function deployment(name: string, labels: Record<string, string>, replicas: numb
       selector: { matchLabels: labels },
       template: {
         metadata: { labels: { ...labels, 'security.istio.io/tlsMode': 'istio' } },
-        spec: { containers: [{ name: labels.app, image: `registry.example/${labels.app}:${labels.version}` }] },
+        spec: {
+          containers: [
+            { name: labels.app, image: `registry.example/${labels.app}:${labels.version}` },
+          ],
+        },
       },
     },
   };

@@ -1,6 +1,11 @@
 import { ApiServer } from './apiserver.ts';
 import { SHOP, shopClients, shopObjects } from './fixtures.ts';
-import { findPrometheus, prometheusUnavailableMessage, startPrometheus, type RunningPrometheus } from './prometheus.ts';
+import {
+  findPrometheus,
+  prometheusUnavailableMessage,
+  startPrometheus,
+  type RunningPrometheus,
+} from './prometheus.ts';
 import { TrafficSimulator, type Behaviour } from './simulator.ts';
 
 export interface SandboxOptions {

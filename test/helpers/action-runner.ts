@@ -38,7 +38,10 @@ const DIST = resolve(import.meta.dirname, '../../dist');
  * dashes kept), file commands through GITHUB_OUTPUT / GITHUB_STATE / GITHUB_STEP_SUMMARY, state
  * for the post step as STATE_<name>. Always on this process's Node, which `npm test` makes 24.
  */
-export async function runAction(entry: 'main' | 'post', options: RunOptions): Promise<ActionRun & { workdir: string }> {
+export async function runAction(
+  entry: 'main' | 'post',
+  options: RunOptions,
+): Promise<ActionRun & { workdir: string }> {
   const workdir = options.workdir ?? mkdtempSync(join(tmpdir(), 'istio-canary-runner-'));
   const files = {
     GITHUB_OUTPUT: join(workdir, `output-${entry}`),
@@ -59,11 +62,15 @@ export async function runAction(entry: 'main' | 'post', options: RunOptions): Pr
     ...files,
     ...options.env,
   };
-  for (const [name, value] of Object.entries(options.inputs)) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
+  for (const [name, value] of Object.entries(options.inputs))
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
   for (const [name, value] of Object.entries(options.state ?? {})) env[`STATE_${name}`] = value;
 
   const started = Date.now();
-  const child = spawn(process.execPath, [join(DIST, `${entry}.js`)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(DIST, `${entry}.js`)], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   let interrupted = false;
@@ -110,13 +117,13 @@ export function parseFileCommand(text: string): Record<string, string> {
   const values: Record<string, string> = {};
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
+    const line = lines[i];
     const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
     if (heredoc) {
       const [, name, delimiter] = heredoc;
       const body: string[] = [];
-      for (i++; i < lines.length && lines[i] !== delimiter; i++) body.push(lines[i]!);
-      values[name!] = body.join('\n');
+      for (i++; i < lines.length && lines[i] !== delimiter; i++) body.push(lines[i]);
+      values[name] = body.join('\n');
     } else if (line.includes('=')) {
       values[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
     }

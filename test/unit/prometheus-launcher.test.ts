@@ -1,5 +1,5 @@
 // node:test registers tests synchronously; the promises test() returns belong to the runner.
-/* eslint-disable @typescript-eslint/no-floating-promises */
+
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {

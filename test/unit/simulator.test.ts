@@ -1,5 +1,5 @@
 // node:test registers tests synchronously; the promises describe() and it() return belong to the runner.
-/* eslint-disable @typescript-eslint/no-floating-promises */
+
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TrafficSimulator } from '../../src/sandbox/simulator.ts';
