@@ -47,16 +47,16 @@ export function parseCustomMetrics(yamlText: string): CustomMetric[] {
     doc = parse(yamlText);
   } catch (error) {
     const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new UserError(`Input metrics is not valid YAML (${why}); expected ${FORMS}.`);
+    throw new UserError(`Input "metrics" is not valid YAML (${why}); expected ${FORMS}.`);
   }
   if (doc === null || doc === undefined) return [];
-  if (!Array.isArray(doc)) throw new UserError(`Input metrics must be ${FORMS}.`);
+  if (!Array.isArray(doc)) throw new UserError(`Input "metrics" must be ${FORMS}.`);
   const metrics = doc.map((item: unknown, i) => parseItem(item, i + 1));
   const seen = new Set<string>();
   for (const m of metrics) {
     if (seen.has(m.name))
       throw new UserError(
-        `Input metrics: the name "${m.name}" is used twice; names must be unique.`,
+        `Input "metrics": the name "${m.name}" is used twice; names must be unique.`,
       );
     seen.add(m.name);
   }
@@ -65,7 +65,7 @@ export function parseCustomMetrics(yamlText: string): CustomMetric[] {
 
 function parseItem(item: unknown, position: number): CustomMetric {
   const fail = (why: string): never => {
-    throw new UserError(`Input metrics, item ${position}${label(item)}: ${why}.`);
+    throw new UserError(`Input "metrics", item ${position}${label(item)}: ${why}.`);
   };
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     return fail(`expected a mapping with name, query, min and/or max`);
@@ -159,7 +159,7 @@ async function runOne(
   const samples = await prom.query(renderQuery(metric.query, vars)).catch((error: unknown) => {
     // A rejected query is the check's own fault: say which one. Prometheus being down is not.
     if (error instanceof UserError && !(error instanceof RetryExhaustedError)) {
-      throw new UserError(`Input metrics, check "${name}": ${error.message}`, { cause: error });
+      throw new UserError(`Input "metrics", check "${name}": ${error.message}`, { cause: error });
     }
     throw error;
   });
@@ -169,7 +169,7 @@ async function runOne(
       .map((s) => JSON.stringify(s.labels))
       .join(', ');
     throw new UserError(
-      `Input metrics, check "${name}": the query returned ${samples.length} series (${shown}${samples.length > 2 ? ', ...' : ''}); a check needs exactly one value, so aggregate it (sum, max, ...).`,
+      `Input "metrics", check "${name}": the query returned ${samples.length} series (${shown}${samples.length > 2 ? ', ...' : ''}); a check needs exactly one value, so aggregate it (sum, max, ...).`,
     );
   }
   const value = samples[0]?.value;

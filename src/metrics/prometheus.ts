@@ -23,7 +23,7 @@ export function parsePrometheusUrl(value: string): PrometheusTarget {
   const text = value.trim();
   const fail = (why: string): never => {
     throw new UserError(
-      `Input prometheus-url ${JSON.stringify(redactUserinfo(text))} is not valid: ${why}. ${FORMS}`,
+      `Input "prometheus-url" ${JSON.stringify(redactUserinfo(text))} is not valid: ${why}. ${FORMS}`,
     );
   };
   if (text === '') return fail('it is empty');

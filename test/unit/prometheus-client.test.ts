@@ -139,7 +139,7 @@ await test('parsePrometheusUrl refuses every bad form, naming the input and the 
       () => parsePrometheusUrl(value),
       (error: unknown) =>
         error instanceof UserError &&
-        error.message.startsWith('Input prometheus-url ') &&
+        error.message.startsWith('Input "prometheus-url" ') &&
         error.message.includes('k8s://<namespace>/<service>:<port>') &&
         error.message.includes('http(s)://host'),
       JSON.stringify(value),

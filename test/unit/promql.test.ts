@@ -139,10 +139,10 @@ await test('parseCustomMetrics reads a list of checks', () => {
 
 await test('parseCustomMetrics errors name the input and the item', () => {
   const cases: [string, RegExp][] = [
-    ['- name: a\n  query: [', /^Input metrics is not valid YAML/],
-    ['name: a', /^Input metrics must be a YAML list/],
-    ['- just-a-string', /^Input metrics, item 1: expected a mapping/],
-    ['- name: a\n  query: up', /^Input metrics, item 1 \("a"\): give min, max or both/],
+    ['- name: a\n  query: [', /^Input "metrics" is not valid YAML/],
+    ['name: a', /^Input "metrics" must be a YAML list/],
+    ['- just-a-string', /^Input "metrics", item 1: expected a mapping/],
+    ['- name: a\n  query: up', /^Input "metrics", item 1 \("a"\): give min, max or both/],
     [
       '- name: a\n  query: up\n  max: 1\n- name: a\n  query: up\n  min: 1',
       /the name "a" is used twice/,
@@ -274,7 +274,7 @@ await test('runCustomChecks refuses a query returning several series', async () 
     runCustomChecks(prom, [{ name: 'per-pod', query: 'up', max: 5 }], vars),
     (error: unknown) =>
       error instanceof UserError &&
-      /^Input metrics, check "per-pod": the query returned 3 series \(\{"pod":"a"\}, \{"pod":"b"\}, \.\.\.\); a check needs exactly one value/.test(
+      /^Input "metrics", check "per-pod": the query returned 3 series \(\{"pod":"a"\}, \{"pod":"b"\}, \.\.\.\); a check needs exactly one value/.test(
         error.message,
       ),
   );
@@ -289,7 +289,7 @@ await test('a rejected custom query names the check; an unreachable Prometheus p
     (error: unknown) =>
       error instanceof UserError &&
       error.message.startsWith(
-        'Input metrics, check "broken": Prometheus at fake rejected the query',
+        'Input "metrics", check "broken": Prometheus at fake rejected the query',
       ),
   );
   const down = new RetryExhaustedError(
