@@ -1,6 +1,8 @@
 // Writes the files derived from the input table, so that documented names and defaults cannot
-// drift from what the code reads. test/unit/generated.test.ts fails when they are stale.
-import { writeFileSync } from 'node:fs';
+// drift from what the code reads. CI regenerates them and fails when the result differs.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { renderActionYml } from './action-yml.ts';
+import { withInputTables } from './readme-tables.ts';
 
 writeFileSync('action.yml', renderActionYml());
+writeFileSync('README.md', withInputTables(readFileSync('README.md', 'utf8')));
