@@ -11,22 +11,12 @@ import type { Clock } from '../clock.ts';
 import { ConflictError, ForbiddenError, NotFoundError, UserError } from '../errors.ts';
 import type { DestinationRule, VirtualService } from '../istio/types.ts';
 import type { Logger } from '../logger.ts';
-import { retryAfterMs, withRetry } from '../retry.ts';
+import { isTransientNetworkError, retryAfterMs, withRetry } from '../retry.ts';
 import type { Cluster, Deployment, ProxyResponse, Service } from './cluster.ts';
 
 const ISTIO_GROUP = 'networking.istio.io';
 /** Newest first: the first one the server serves is used. */
 const ISTIO_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'];
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EAI_AGAIN',
-  'EPIPE',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-]);
 
 export interface KubeOptions {
   /** Kubeconfig YAML; undefined = KUBECONFIG, ~/.kube/config, then in-cluster. */
@@ -226,7 +216,7 @@ export function classifyKubeError(
     const header = headerValue(error.headers, 'retry-after');
     return { retry, retryAfterMs: retry ? retryAfterMs(header, now) : undefined };
   }
-  return { retry: NETWORK_CODES.has(errorCode(error) ?? '') };
+  return { retry: isTransientNetworkError(error) };
 }
 
 function headerValue(
@@ -236,16 +226,6 @@ function headerValue(
   if (!headers) return undefined;
   const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
   return key === undefined ? undefined : headers[key];
-}
-
-/** The errno-style code of a network error, looking through undici's `cause` chain. */
-function errorCode(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 /** Turns an ApiException into an error a person can act on, naming the call. */

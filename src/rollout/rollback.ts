@@ -1,10 +1,9 @@
 import type { Settings } from '../config/settings.ts';
-import { NotFoundError, UserError } from '../errors.ts';
 import { ANNOTATIONS, readRestorePoint, restoreOriginal } from '../istio/state.ts';
 import type { VirtualService } from '../istio/types.ts';
 import type { StageReport } from '../report/report.ts';
 import type { RolloutDeps } from './deps.ts';
-import { canaryWeightOf, baseReport } from './stage.ts';
+import { baseReport, canaryWeightOf, noRolloutReport, readVirtualService } from './stage.ts';
 import { resolveTarget } from './target.ts';
 import { updateVirtualService } from './update.ts';
 
@@ -39,36 +38,13 @@ export async function restoreRoute(
 /** The `rollback` command: restore the original route, or a clean no-op when none is saved. */
 export async function runRollback(settings: Settings, deps: RolloutDeps): Promise<StageReport> {
   const startedAt = deps.clock.now();
-  const namespace = settings.namespace ?? deps.cluster.defaultNamespace;
-  const vs = await deps.cluster
-    .getVirtualService(namespace, settings.virtualService)
-    .catch((error: unknown) => {
-      if (error instanceof NotFoundError) {
-        throw new UserError(
-          `VirtualService "${settings.virtualService}" was not found in namespace "${namespace}".`,
-        );
-      }
-      throw error;
-    });
+  const { namespace, vs } = await readVirtualService(settings, deps.cluster);
   if (!readRestorePoint(vs)) {
     deps.logger.info(
       `No rollout in progress on VirtualService ${namespace}/${settings.virtualService}: nothing to roll back.`,
     );
-    return {
-      command: 'rollback',
-      outcome: 'noop',
-      namespace,
-      virtualService: settings.virtualService,
-      route: '',
-      host: '',
-      weightBefore: 0,
-      weightAfter: 0,
-      weights: [],
-      startedAt: new Date(startedAt).toISOString(),
-      finishedAt: new Date(deps.clock.now()).toISOString(),
-      checks: [],
-      reason: 'No rollout in progress: the VirtualService carries no saved route.',
-    };
+    const reason = 'No rollout in progress: the VirtualService carries no saved route.';
+    return noRolloutReport('rollback', namespace, settings.virtualService, startedAt, deps, reason);
   }
   const target = await resolveTarget(settings, deps.cluster);
   const base = baseReport(settings, deps, target, startedAt);

@@ -1,5 +1,7 @@
 import type { Settings } from '../config/settings.ts';
-import type { HTTPRoute } from '../istio/types.ts';
+import { NotFoundError, UserError } from '../errors.ts';
+import type { HTTPRoute, VirtualService } from '../istio/types.ts';
+import type { Cluster } from '../kube/cluster.ts';
 import type { StageReport } from '../report/report.ts';
 import type { RolloutDeps } from './deps.ts';
 import type { Target } from './target.ts';
@@ -38,4 +40,49 @@ export function baseReport(
     finishedAt: new Date(deps.clock.now()).toISOString(),
     checks: [],
   };
+}
+
+/** The report of a command that found no rollout to act on. */
+export function noRolloutReport(
+  command: StageReport['command'],
+  namespace: string,
+  virtualService: string,
+  startedAt: number,
+  deps: RolloutDeps,
+  reason: string,
+): StageReport {
+  return {
+    command,
+    outcome: 'noop',
+    namespace,
+    virtualService,
+    route: '',
+    host: '',
+    weightBefore: 0,
+    weightAfter: 0,
+    weights: [],
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date(deps.clock.now()).toISOString(),
+    checks: [],
+    reason,
+  };
+}
+
+/** Reads the VirtualService the settings name; a missing one is an error naming the inputs. */
+export async function readVirtualService(
+  settings: Settings,
+  cluster: Cluster,
+): Promise<{ namespace: string; vs: VirtualService }> {
+  const namespace = settings.namespace ?? cluster.defaultNamespace;
+  const vs = await cluster
+    .getVirtualService(namespace, settings.virtualService)
+    .catch((error: unknown) => {
+      if (error instanceof NotFoundError) {
+        throw new UserError(
+          `VirtualService "${settings.virtualService}" was not found in namespace "${namespace}" (inputs "virtual-service" and "namespace").`,
+        );
+      }
+      throw error;
+    });
+  return { namespace, vs };
 }

@@ -1,45 +1,27 @@
 import type { Settings } from '../config/settings.ts';
-import { NotFoundError, UserError } from '../errors.ts';
 import { readState } from '../istio/state.ts';
 import type { StageReport } from '../report/report.ts';
 import type { RolloutDeps } from './deps.ts';
-import { baseReport, canaryWeightOf } from './stage.ts';
+import { baseReport, canaryWeightOf, noRolloutReport, readVirtualService } from './stage.ts';
 import { resolveTarget } from './target.ts';
 
 /** The `status` command: a read-only report of the rollout state. Writes nothing. */
 export async function runStatus(settings: Settings, deps: RolloutDeps): Promise<StageReport> {
   const startedAt = deps.clock.now();
-  const namespace = settings.namespace ?? deps.cluster.defaultNamespace;
-  const vs = await deps.cluster
-    .getVirtualService(namespace, settings.virtualService)
-    .catch((error: unknown) => {
-      if (error instanceof NotFoundError) {
-        throw new UserError(
-          `VirtualService "${settings.virtualService}" was not found in namespace "${namespace}".`,
-        );
-      }
-      throw error;
-    });
+  const { namespace, vs } = await readVirtualService(settings, deps.cluster);
   const state = readState(vs);
   if (!state && !settings.stableSubset) {
     deps.logger.info(
       `VirtualService ${namespace}/${settings.virtualService}: no rollout in progress.`,
     );
-    return {
-      command: 'status',
-      outcome: 'noop',
+    return noRolloutReport(
+      'status',
       namespace,
-      virtualService: settings.virtualService,
-      route: '',
-      host: '',
-      weightBefore: 0,
-      weightAfter: 0,
-      weights: [],
-      startedAt: new Date(startedAt).toISOString(),
-      finishedAt: new Date(deps.clock.now()).toISOString(),
-      checks: [],
-      reason: 'No rollout in progress.',
-    };
+      settings.virtualService,
+      startedAt,
+      deps,
+      'No rollout in progress.',
+    );
   }
   const target = await resolveTarget(settings, deps.cluster);
   const base = baseReport(settings, deps, target, startedAt);

@@ -4,6 +4,7 @@ import { locateRoute, readState, type RolloutState } from '../istio/state.ts';
 import type { DestinationRule, HTTPRoute, Subset, VirtualService } from '../istio/types.ts';
 import type { Cluster, Deployment } from '../kube/cluster.ts';
 import type { Settings } from '../config/settings.ts';
+import { readVirtualService } from './stage.ts';
 
 /** What a command acts on, resolved from the settings and the cluster. */
 export interface Target {
@@ -21,17 +22,7 @@ export interface Target {
 
 /** Reads the VirtualService and finds the route to shift (from the state when a rollout is on). */
 export async function resolveTarget(settings: Settings, cluster: Cluster): Promise<Target> {
-  const namespace = settings.namespace ?? cluster.defaultNamespace;
-  const vs = await cluster
-    .getVirtualService(namespace, settings.virtualService)
-    .catch((error: unknown) => {
-      if (error instanceof NotFoundError) {
-        throw new UserError(
-          `VirtualService "${settings.virtualService}" was not found in namespace "${namespace}" (inputs "virtual-service" and "namespace").`,
-        );
-      }
-      throw error;
-    });
+  const { namespace, vs } = await readVirtualService(settings, cluster);
   const state = readState(vs);
   if (state) {
     const { index, route } = locateRoute(vs, state);

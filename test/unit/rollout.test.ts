@@ -52,7 +52,7 @@ function fakeCluster(conflicts: number, onConflict?: (stored: VirtualService) =>
 describe('updateVirtualService', () => {
   test('re-applies the same edit to a fresh read after a conflict, keeping the other writer’s change', async () => {
     const { cluster, writes, current } = fakeCluster(2, (vs) => {
-      vs.spec.http[1].timeout = '9s';
+      vs.spec.http![1].timeout = '9s';
     });
     const logger = new MemoryLogger();
     const result = await updateVirtualService(cluster, 'shop', 'backend', logger, (vs) => {
