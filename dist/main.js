@@ -1,8 +1,8 @@
 import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
 import {
   run
-} from "./chunks/chunk-SOUCM2UA.js";
-import "./chunks/chunk-H7MIVSDW.js";
+} from "./chunks/chunk-6JEEO7HD.js";
+import "./chunks/chunk-67C3LPVL.js";
 
 // src/github/index.ts
 await run();

@@ -9,11 +9,11 @@ import {
   getState,
   info,
   warning
-} from "./chunks/chunk-SOUCM2UA.js";
+} from "./chunks/chunk-6JEEO7HD.js";
 import {
   parseSettings,
   restoreRoute
-} from "./chunks/chunk-H7MIVSDW.js";
+} from "./chunks/chunk-67C3LPVL.js";
 
 // src/github/post.ts
 async function post() {

@@ -1,23 +1,23 @@
 import type { Logger } from '../logger.ts';
+import { redact } from './secrets.ts';
 
 /** Plain lines for a terminal or a CI log; groups as headings; secrets replaced with ***. */
-export function terminalLogger(write: (text: string) => void, secrets: readonly string[]): Logger {
+export function terminalLogger(
+  write: (text: string) => void,
+  secrets: readonly string[],
+  debug = false,
+): Logger {
   const line = (text: string): void => write(`${redact(text, secrets)}\n`);
   return {
     info: line,
     warn: (message) => line(`warning: ${message}`),
     error: (message) => line(`error: ${message}`),
     debug: (message) => {
-      if (process.env.ISTIO_CANARY_DEBUG) line(`debug: ${message}`);
+      if (debug) line(`debug: ${message}`);
     },
     async group(title, fn) {
       line(`== ${title}`);
       return fn();
     },
   };
-}
-
-/** Replaces every secret value with ***. */
-export function redact(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((out, secret) => out.split(secret).join('***'), text);
 }
