@@ -149,6 +149,28 @@ export const INPUTS: readonly InputSpec[] = [
     type: 'number',
   },
   {
+    name: 'analysis',
+    description:
+      "How the canary is judged: sequential (compare its error rate and latency with stable's by an anytime-valid sequential test, checked every interval without inflating false rollbacks) or threshold (each check against min-success-rate and max-latency, failed checks counted against failure-limit).",
+    default: 'sequential',
+    options: ['sequential', 'threshold'],
+    type: 'string',
+  },
+  {
+    name: 'alpha',
+    description:
+      'Sequential analysis: the chance, at most, that a canary no worse than stable is ever rolled back (more than 0, at most 0.5).',
+    default: '0.01',
+    type: 'number',
+  },
+  {
+    name: 'max-error-ratio',
+    description:
+      'Sequential analysis: the canary/stable error-rate ratio tolerated (1 = no worse than stable, 1.2 = 20% more errors); at least 1.',
+    default: '1',
+    type: 'number',
+  },
+  {
     name: 'metrics',
     description:
       'YAML list of custom PromQL checks, each with name, query, and min and/or max. Queries may use {{ namespace }}, {{ canary_workload }}, {{ stable_workload }}, {{ interval }}.',

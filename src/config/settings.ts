@@ -59,6 +59,12 @@ export interface Settings {
   minRequests: number;
   /** Failed checks tolerated; one more rolls back. */
   failureLimit: number;
+  /** How the canary is judged: the sequential test against stable, or absolute thresholds. */
+  analysis: 'sequential' | 'threshold';
+  /** Sequential analysis: the false-rollback budget of a canary that is no worse, in (0, 0.5]. */
+  alpha: number;
+  /** Sequential analysis: the tolerated canary/stable error-rate ratio (the null r0), >= 1. */
+  maxErrorRatio: number;
   /** User-defined PromQL checks. */
   metrics: CustomMetric[];
   /** What a watch without enough canary traffic means. */
@@ -74,6 +80,11 @@ export type InputReader = (name: string) => string | undefined;
 
 /** Longest watch a job can hold (GitHub's job limit is 6 hours). */
 const MAX_DURATION_MS = 6 * 3_600_000;
+
+/** A false-rollback budget above one half would be no protection at all. */
+const MAX_ALPHA = 0.5;
+/** A tolerance beyond this would let the canary fail almost every request stable serves. */
+const MAX_ERROR_RATIO = 1000;
 
 /** Reads and validates every input. Throws UserError naming the first bad input. */
 export function parseSettings(read: InputReader): Settings {
@@ -120,6 +131,9 @@ export function parseSettings(read: InputReader): Settings {
     latencyPercentile: number('latency-percentile', withDefault('latency-percentile'), 1, 99.99),
     minRequests: integer('min-requests', withDefault('min-requests'), 0),
     failureLimit: integer('failure-limit', withDefault('failure-limit'), 0),
+    analysis: oneOf('analysis', withDefault('analysis'), ['sequential', 'threshold']),
+    alpha: number('alpha', withDefault('alpha'), 0, MAX_ALPHA, true),
+    maxErrorRatio: number('max-error-ratio', withDefault('max-error-ratio'), 1, MAX_ERROR_RATIO),
     metrics: optional(raw('metrics'), parseCustomMetrics) ?? [],
     onNoData: oneOf('on-no-data', withDefault('on-no-data'), ['fail', 'pass']),
     dryRun: boolean('dry-run', withDefault('dry-run')),
