@@ -3,6 +3,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { renderActionYml } from './action-yml.ts';
 import { withInputTables } from './readme-tables.ts';
+import { renderGitlabTemplates } from './gitlab-templates.ts';
 
 writeFileSync('action.yml', renderActionYml());
 writeFileSync('README.md', withInputTables(readFileSync('README.md', 'utf8')));
+
+// The GitLab templates' `spec: inputs` and job variables, from the same table.
+for (const [path, text] of Object.entries(await renderGitlabTemplates())) writeFileSync(path, text);

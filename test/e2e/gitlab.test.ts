@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { dotenvName } from '../../src/cli/dotenv.ts';
+import type { HTTPRoute } from '../../src/istio/types.ts';
+import { backendVirtualService, SHOP, shopClients } from '../../src/sandbox/fixtures.ts';
+import { waitForSeries } from '../../src/sandbox/prometheus.ts';
+import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
+import { DEFAULT_BEHAVIOUR } from '../../src/sandbox/simulator.ts';
+import {
+  createGitlabProject,
+  dotenvReport,
+  listJobs,
+  LOCAL_CLI,
+  runGitlabCiLocal,
+  type CiVariable,
+  type PipelineRun,
+} from '../helpers/gitlab-ci-local.ts';
+import { skipWithoutPrometheus } from '../helpers/sandbox.ts';
+
+const FRONTEND_RPS = 100;
+const FAULTY = { errorRate: 0.3, latencyMs: { median: 20, p99: 100 } };
+const DOTENV = 'istio-canary.env';
+const RESULT = dotenvName('result');
+const WEIGHT = dotenvName('weight');
+const SUCCESS_RATE = dotenvName('success-rate');
+const REPORT = dotenvName('report');
+
+/**
+ * A user's .gitlab-ci.yml: 10% (no gate) -> gate -> 50% -> gate -> promote, and the manual
+ * rollback job. The shared inputs sit in one YAML anchor, as the README shows.
+ */
+function pipeline(duration: string): string {
+  return `stages: [canary-10, canary-50, promote]
+
+.canary: &canary
+  virtual-service: backend
+  stable-subset: v1
+  canary-subset: v2
+  kubeconfig: $KUBE_CONFIG
+  interval: 2s
+  min-requests: 10
+  cli: '${LOCAL_CLI}'
+
+include:
+  - local: gitlab/step.yml
+    inputs: { <<: *canary, stage: canary-10, weight: '10', gate: none, duration: ${duration} }
+  - local: gitlab/step.yml
+    inputs: { <<: *canary, stage: canary-50, weight: '50', duration: ${duration} }
+  - local: gitlab/promote.yml
+    inputs: { <<: *canary, stage: promote }
+  - local: gitlab/rollback.yml
+    inputs: *canary
+`;
+}
+
+describe(
+  'GitLab templates end to end (gitlab-ci-local, dist/cli.js, sandbox, real Prometheus)',
+  { skip: skipWithoutPrometheus() },
+  () => {
+    let sandbox: Sandbox;
+    const projects: string[] = [];
+
+    before(async () => {
+      sandbox = await startSandbox({ prometheus: 'required', rps: FRONTEND_RPS });
+      await waitForSeries(
+        sandbox.prometheusUrl,
+        'istio_requests_total{destination_workload="backend-v1"}',
+        20_000,
+      );
+    });
+    after(async () => {
+      await sandbox?.stop();
+      for (const dir of projects) rmSync(dir, { recursive: true, force: true });
+    });
+    beforeEach(() => {
+      sandbox.api.put(backendVirtualService());
+      sandbox.simulator.setBehaviour('backend-v2', DEFAULT_BEHAVIOUR);
+      sandbox.simulator.setClients(shopClients(FRONTEND_RPS));
+    });
+
+    const vs = () =>
+      sandbox.api.get('virtualservices', SHOP, 'backend') as unknown as ReturnType<
+        typeof backendVirtualService
+      >;
+    const primary = () => vs().spec.http.find((r) => r.name === 'primary')!;
+    const project = (duration: string, variables: Record<string, CiVariable>): string => {
+      const dir = createGitlabProject(pipeline(duration), variables);
+      projects.push(dir);
+      return dir;
+    };
+    // The kubeconfig as a File-type CI/CD variable: the job sees a path, the CLI reads it.
+    const fileKubeconfig = (): Record<string, CiVariable> => ({
+      KUBE_CONFIG: { type: 'file', value: sandbox.kubeconfig },
+    });
+
+    test('a healthy canary runs 10% -> gate -> 50% -> gate -> promote', async () => {
+      const dir = project('5s', fileKubeconfig());
+      const run = await runGitlabCiLocal(dir, [
+        '--manual',
+        'canary-50',
+        '--manual',
+        'canary-promote',
+      ]);
+      console.log(
+        `gitlab-ci-local healthy pipeline (2 stages of 5s + promote): ${run.elapsedMs} ms`,
+      );
+      assertPipelinePassed(run, ['canary-10', 'canary-50', 'canary-promote']);
+
+      const expected = structuredClone(backendVirtualService());
+      expected.spec.http[2].route = [
+        { destination: { host: 'backend', subset: 'v2', port: { number: 8080 } } },
+      ];
+      assert.equal(JSON.stringify(vs().spec), JSON.stringify(expected.spec));
+      assert.deepEqual(vs().metadata.annotations, expected.metadata.annotations);
+      assert.ok(
+        !Object.keys(vs().metadata.annotations ?? {}).some((k) =>
+          k.startsWith('istio-canary.dev/'),
+        ),
+        'no rollout state left behind',
+      );
+
+      const first = dotenvReport(dir, 'canary-10', DOTENV);
+      assert.equal(first[RESULT], 'passed');
+      assert.equal(first[WEIGHT], '10');
+      assert.ok(Number(first[SUCCESS_RATE]) >= 99, first[SUCCESS_RATE]);
+      assert.match(first[REPORT], /^istio-canary-report\/.+\.json$/);
+      const second = dotenvReport(dir, 'canary-50', DOTENV);
+      assert.equal(second[RESULT], 'passed');
+      assert.equal(
+        second[WEIGHT],
+        '50',
+        "the 10% stage's dotenv output must not override the 50% stage's weight input",
+      );
+      assert.equal(dotenvReport(dir, 'canary-promote', DOTENV)[RESULT], 'promoted');
+      assert.doesNotMatch(run.output, /canary-rollback/, 'the manual rollback job was not run');
+      assert.doesNotMatch(run.output, /certificate-authority-data|BEGIN CERTIFICATE/);
+    });
+
+    test('a manual gate blocks: without approval only the first stage runs', async () => {
+      const dir = project('4s', fileKubeconfig());
+      const run = await runGitlabCiLocal(dir, []);
+      console.log(
+        `gitlab-ci-local pipeline held at the first gate (one 4s stage): ${run.elapsedMs} ms`,
+      );
+      assert.match(run.output, /PASS\s+canary-10/);
+      assert.doesNotMatch(run.output, /canary-50 starting/);
+      assert.doesNotMatch(run.output, /canary-promote starting/);
+      assert.deepEqual(weights(primary()), { v1: 90, v2: 10 });
+
+      // Instead of approving 50%, a person plays the rollback job at the gate.
+      const rollback = await runGitlabCiLocal(dir, ['canary-rollback']);
+      assert.equal(rollback.code, 0, rollback.output);
+      assert.equal(dotenvReport(dir, 'canary-rollback', DOTENV)[RESULT], 'rolled-back');
+      assertRestored(vs());
+    });
+
+    test('a faulty canary stops the pipeline, the route restored, the manual rollback job left', async () => {
+      sandbox.simulator.setBehaviour('backend-v2', FAULTY);
+      // The kubeconfig's content in a plain variable this time: both forms must work.
+      const dir = project('6s', { KUBE_CONFIG: sandbox.kubeconfig });
+      const run = await runGitlabCiLocal(dir, [
+        '--manual',
+        'canary-50',
+        '--manual',
+        'canary-promote',
+      ]);
+      console.log(
+        `gitlab-ci-local faulty pipeline (rolled back in the 10% stage): ${run.elapsedMs} ms`,
+      );
+      assert.notEqual(run.code, 0, run.output);
+      assert.match(run.output, /FAIL\s+canary-10/);
+      assert.doesNotMatch(run.output, /canary-50 starting/, 'later stages do not run');
+      assert.doesNotMatch(run.output, /canary-promote starting/, 'later stages do not run');
+      assertRestored(vs());
+      assert.equal(dotenvReport(dir, 'canary-10', DOTENV)[RESULT], 'rolled-back');
+      assert.doesNotMatch(run.output, /BEGIN CERTIFICATE|certificate-authority-data/);
+
+      const rollbackJob = (await listJobs(dir)).find((job) => job.name === 'canary-rollback');
+      assert.ok(rollbackJob, 'the pipeline has a rollback job');
+      assert.equal(rollbackJob.when, 'manual');
+      assert.equal(rollbackJob.allow_failure, true, 'an unplayed rollback does not block');
+      assert.deepEqual(
+        rollbackJob.needs,
+        [],
+        'it waits for no stage, so a failed one cannot skip it',
+      );
+      const rollback = await runGitlabCiLocal(dir, ['canary-rollback']);
+      assert.equal(rollback.code, 0, rollback.output);
+      assert.equal(dotenvReport(dir, 'canary-rollback', DOTENV)[RESULT], 'noop');
+      assertRestored(vs());
+    });
+  },
+);
+
+function assertPipelinePassed(run: PipelineRun, jobs: string[]): void {
+  assert.equal(run.code, 0, run.output);
+  for (const job of jobs) assert.match(run.output, new RegExp(`PASS\\s+${job}\\b`), run.output);
+}
+
+function assertRestored(current: {
+  spec: unknown;
+  metadata: { labels?: unknown; annotations?: unknown };
+}): void {
+  const original = backendVirtualService();
+  assert.equal(
+    JSON.stringify(current.spec),
+    JSON.stringify(original.spec),
+    'spec restored exactly',
+  );
+  assert.deepEqual(current.metadata.labels, original.metadata.labels);
+  assert.deepEqual(current.metadata.annotations, original.metadata.annotations);
+}
+
+function weights(route: HTTPRoute): Record<string, number> {
+  return Object.fromEntries(
+    (route.route ?? []).map((d) => [d.destination.subset ?? 'host', d.weight ?? 100]),
+  );
+}
