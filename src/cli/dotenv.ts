@@ -1,12 +1,13 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 
 /**
- * `ISTIO_CANARY_OUTPUT_SUCCESS_RATE` for the output `success-rate`. Outputs carry their own
- * prefix because GitLab gives dotenv variables precedence over a later job's own `variables:`:
- * an output named like an input (`ISTIO_CANARY_WEIGHT`) would silently set the next stage's weight.
+ * `ISTIO_CANARY_SUCCESS_RATE` for the output `success-rate`. The output `weight` shares its name
+ * with the input's variable: a GitLab job that inherits this report (dotenv variables outrank the
+ * job's own `variables:`) would take the earlier stage's weight, so jobs running the CLI must not
+ * inherit it (`dependencies: []` or `needs: []`).
  */
 export function dotenvName(output: string): string {
-  return `ISTIO_CANARY_OUTPUT_${output.toUpperCase().replace(/-/g, '_')}`;
+  return `ISTIO_CANARY_${output.toUpperCase().replace(/-/g, '_')}`;
 }
 
 /** The dotenv text: one NAME=value line per output; values on one line, as GitLab requires. */

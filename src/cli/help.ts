@@ -79,7 +79,10 @@ export function helpText(version: string, command?: string): string {
   for (const [name, text] of Object.entries(ENVIRONMENT)) lines.push(`  ${name}`, wrap(text, 6));
   lines.push(
     '',
-    'Exit codes: 0 success (passed, promoted, rolled back on request, no-op, dry run), 1 rolled back or failed, 2 usage error.',
+    wrap(
+      'Exit codes: 0 success (passed, promoted, rolled back on request, no-op, dry run), 1 rolled back or failed, 2 usage error.',
+      0,
+    ),
   );
   return `${lines.join('\n')}\n`;
 }
