@@ -9,5 +9,5 @@ if (major < 22 || major === 22 && minor < 19) {
   );
   process.exit(2);
 }
-var { main } = await import("./chunks/process-SREGDV4N.js");
+var { main } = await import("./chunks/process-7HF2ZIZM.js");
 await main();

@@ -1,8 +1,8 @@
 import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
 import {
   run
-} from "./chunks/chunk-6JEEO7HD.js";
-import "./chunks/chunk-67C3LPVL.js";
+} from "./chunks/chunk-7UDPMOKL.js";
+import "./chunks/chunk-6YJ3RHPN.js";
 
 // src/github/index.ts
 await run();

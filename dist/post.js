@@ -9,11 +9,11 @@ import {
   getState,
   info,
   warning
-} from "./chunks/chunk-6JEEO7HD.js";
+} from "./chunks/chunk-7UDPMOKL.js";
 import {
   parseSettings,
   restoreRoute
-} from "./chunks/chunk-67C3LPVL.js";
+} from "./chunks/chunk-6YJ3RHPN.js";
 
 // src/github/post.ts
 async function post() {
