@@ -28,20 +28,20 @@ export function concludeSentence(
 ): string {
   const c = o.canaryName;
   const confidence = `${formatPercent(100 * (1 - o.alphaError))}% confidence`;
-  const limit = `${formatRatio(o.noWorseRatio)}x`;
+  const ratioName = `${c}/${o.stableName} error ratio`;
   switch (outcome) {
     case 'rolled-back':
       return rollbackSentence(o, e, s);
     case 'no-data':
       return `${c} served ${s.canary.requests} requests, fewer than the ${o.minRequests} needed to judge: no data`;
     case 'shown-no-worse':
-      return `${errorComparison(o, e, s)}, at most ${formatRatio(e.ratioUpper)}x with ${confidence}: shown no worse than ${limit}`;
+      return `shown no worse: ${ratioName} < ${formatRatio(e.ratioUpper)} at ${confidence}; ${errorComparison(o, e, s)}`;
     case 'inconclusive': {
       const bound =
         e.ratioUpper === Infinity
-          ? 'too few errors to bound the ratio'
-          : `could be up to ${formatRatio(e.ratioUpper)}x (${confidence})`;
-      return `${errorComparison(o, e, s)}, not shown worse (${formatP(e.pValue)}) but ${bound}: inconclusive, not shown no worse than ${limit}`;
+          ? `too few errors to bound the ${ratioName}`
+          : `the ${ratioName} could be up to ${formatRatio(e.ratioUpper)} at ${confidence}, more than the ${formatRatio(o.noWorseRatio)} allowed`;
+      return `inconclusive: too little traffic to show ${c} is no worse (${bound}); ${errorComparison(o, e, s)}, not shown worse (${formatP(e.pValue)})`;
     }
   }
 }
