@@ -53,4 +53,34 @@ export interface CheckResult {
    * outright (the catastrophic fast path).
    */
   warmUp?: boolean;
+  /** The sequential judge's evidence at this check; absent under `analysis: threshold`. */
+  analysis?: CheckAnalysis;
+}
+
+/**
+ * The sequential judge's numbers at one check, cumulative over the windows judged so far. An
+ * e-value is the evidence against "the canary is no worse" (1 = none; the test rolls back when
+ * it reaches 1/alpha's share); the anytime p-value stays valid however often it is looked at.
+ */
+export interface CheckAnalysis {
+  /** `continue`, `rollback`, or `hold-degraded` (stable breaches min-success-rate too). */
+  decision: 'continue' | 'rollback' | 'hold-degraded';
+  /** Error rate, canary vs stable: e-value now and anytime p-value. */
+  eError: number;
+  pError: number;
+  /** Slow requests at the latency boundaries, canary vs stable (1 and 1 without boundaries). */
+  eLatency: number;
+  pLatency: number;
+  /** Canary error rate against min-success-rate. */
+  eSlo: number;
+  pSlo: number;
+  /** Observed canary/stable error-rate ratio; absent while stable has no errors. */
+  ratio?: number;
+  /** Confidence bounds on that ratio; `ratioUpper` absent while the data cannot bound it. */
+  ratioLower: number;
+  ratioUpper?: number;
+  /** Stable's own success rate is below min-success-rate: the environment is degraded. */
+  degraded: boolean;
+  /** The judge's sentence for this check. */
+  sentence: string;
 }

@@ -1,4 +1,5 @@
-import type { CheckResult, CustomCheckResult, Verdict } from '../metrics/types.ts';
+import { formatP, formatRatio } from '../analysis/sentence.ts';
+import type { CheckAnalysis, CheckResult, CustomCheckResult, Verdict } from '../metrics/types.ts';
 import type { SideNames } from './report.ts';
 
 /** Labels for one check line; the subset names and the latency percentile of the run. */
@@ -49,6 +50,41 @@ export function verdictLabel(verdict: Verdict): string {
   return 'NO DATA';
 }
 
+/**
+ * The label of a check's outcome: the verdict, or WARM-UP for a first window that was shown but
+ * not judged, or DEGRADED when the sequential judge held because stable breaches the SLO too.
+ */
+export function checkLabel(check: CheckResult): string {
+  if (check.verdict === 'fail') return verdictLabel(check.verdict);
+  if (check.warmUp) return 'WARM-UP';
+  if (check.analysis?.decision === 'hold-degraded') return 'DEGRADED';
+  return verdictLabel(check.verdict);
+}
+
+/** An e-value compact: `0.42`, `3.1`, `250`, `1.2e+5`. */
+export function formatE(e: number): string {
+  if (!Number.isFinite(e)) return String(e);
+  if (e >= 1e4) return e.toExponential(1);
+  if (e >= 100) return String(Math.round(e));
+  return String(Number(e.toPrecision(2)));
+}
+
+/** The observed canary/stable error ratio and its upper confidence bound: `1.2x (<= 4.1x)`. */
+export function formatErrorRatio(a: CheckAnalysis): string {
+  const observed = a.ratio === undefined ? 'n/a' : `${formatRatio(a.ratio)}x`;
+  const upper = a.ratioUpper === undefined ? 'unbounded' : `${formatRatio(a.ratioUpper)}x`;
+  return `${observed} (<= ${upper})`;
+}
+
+/**
+ * The sequential judge's numbers, compact, for one log line:
+ * `E err 3.1 slow 0.9 slo 0.2 p=0.32 ratio 1.2x (<= 4.1x)`.
+ */
+export function formatAnalysis(a: CheckAnalysis): string {
+  const e = `E err ${formatE(a.eError)} slow ${formatE(a.eLatency)} slo ${formatE(a.eSlo)}`;
+  return `${e} ${formatP(a.pError).replace(/ /g, '')} ratio ${formatErrorRatio(a)}`;
+}
+
 /** A custom check's value, compact: `name=0.25` or `name=n/a`. */
 export function formatCustom(custom: CustomCheckResult): string {
   const value = custom.value === undefined ? 'n/a' : formatNumber(custom.value);
@@ -65,6 +101,7 @@ export function formatNumber(value: number): string {
  * One line per check, for people reading a CI log. Columns keep their width from line to line
  * so that a run's checks read as a table:
  * `[ 1m30s] w=10%  success v2 99.6% | v1 99.9%  p99 v2  84ms | v1  80ms  req   312 |  2790  PASS`
+ * Under sequential analysis the judge's numbers come before the verdict (see formatAnalysis).
  * Failed criteria follow the verdict.
  */
 export function formatCheckLine(check: CheckResult, options: CheckLineOptions = {}): string {
@@ -78,7 +115,8 @@ export function formatCheckLine(check: CheckResult, options: CheckLineOptions = 
     `req ${String(check.canary.requests).padStart(5)} | ${String(check.stable.requests).padStart(5)}`,
   ];
   if (check.custom.length > 0) columns.push(check.custom.map(formatCustom).join(' '));
-  columns.push(check.warmUp && check.verdict !== 'fail' ? 'WARM-UP' : verdictLabel(check.verdict));
+  if (check.analysis) columns.push(formatAnalysis(check.analysis));
+  columns.push(checkLabel(check));
   // A reason quoting a multi-line value must not break the one-line-per-check rule.
   if (check.reasons.length > 0)
     columns.push(check.reasons.join('; ').replace(/\s*[\r\n]+\s*/g, ' '));

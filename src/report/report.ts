@@ -1,4 +1,4 @@
-import type { CheckResult } from '../metrics/types.ts';
+import type { CheckAnalysis, CheckResult } from '../metrics/types.ts';
 
 /** How a command ended; the action's `result` output carries the same words. */
 export type Outcome = 'passed' | 'rolled-back' | 'promoted' | 'noop' | 'dry-run';
@@ -37,6 +37,36 @@ export interface StageReport {
    * sums, latency over the last weight's whole watch. Absent when nothing was watched.
    */
   canary?: { requests: number; errors: number; successRate?: number; latencyMs?: number };
+  /** The sequential judge's conclusion over every weight of the job (`analysis: sequential`). */
+  analysis?: AnalysisReport;
+}
+
+/** How the sequential judge ended the job, with the numbers behind it. */
+export interface AnalysisReport {
+  /** `shown-no-worse`, `inconclusive`, `no-data` (too few canary requests) or `rolled-back`. */
+  outcome: 'shown-no-worse' | 'inconclusive' | 'no-data' | 'rolled-back';
+  /** The conclusion in one sentence. */
+  sentence: string;
+  /** Overall false-rollback budget, and its shares for the error, latency and SLO tests. */
+  alpha: number;
+  alphaError: number;
+  alphaLatency: number;
+  alphaSlo: number;
+  /** Tolerated canary/stable error-rate ratio (`max-error-ratio`). */
+  maxErrorRatio: number;
+  /** `min-success-rate`, the limit of the SLO test (0 = off). */
+  minSuccessRate: number;
+  /** The upper bound a canary's error ratio must stay below to be shown no worse. */
+  noWorseRatio: number;
+  /** Histogram bounds (ms) at which slow requests were compared. */
+  latencyBoundariesMs: number[];
+  /** Windows judged and windows ignored as warm-up. */
+  windows: number;
+  warmUpWindows: number;
+  /** Stable breached min-success-rate at some check: the judge held instead of blaming the canary. */
+  degraded: boolean;
+  /** The final evidence, as at a check. */
+  evidence: Omit<CheckAnalysis, 'decision' | 'sentence' | 'degraded'>;
 }
 
 /** The names shown for each side; subsets when known, else the generic words. */

@@ -1,16 +1,19 @@
 import { stringify } from 'yaml';
 import type { CheckResult } from '../metrics/types.ts';
 import { CHART_COLOURS, renderSuccessChart } from './chart.ts';
+import { formatP, formatRatio } from '../analysis/sentence.ts';
 import {
+  checkLabel,
   formatCustom,
   formatDuration,
+  formatE,
+  formatErrorRatio,
   formatLatency,
   formatPercent,
   percentileLabel,
-  verdictLabel,
 } from './log-line.ts';
 import { sideNames } from './report.ts';
-import type { Outcome, SideNames, StageReport } from './report.ts';
+import type { AnalysisReport, Outcome, SideNames, StageReport } from './report.ts';
 
 const HEADINGS: Record<Outcome, string> = {
   passed: '✅ Canary stage passed',
@@ -30,6 +33,7 @@ export function renderSummary(report: StageReport): string {
     `## ${HEADINGS[report.outcome]}: ${code(report.virtualService)} in ${code(report.namespace)}`,
     reasonBlock(report),
     detailsTable(report),
+    analysisSection(report, names),
     checksSection(report, names),
     chartSection(report, names),
     planSection(report),
@@ -81,6 +85,7 @@ function checksSection(report: StageReport, names: SideNames): string | undefine
   if (report.checks.length === 0) return undefined;
   const p = percentileLabel(report.latencyPercentile);
   const withCustom = report.checks.some((c) => c.custom.length > 0);
+  const withAnalysis = report.checks.some((c) => c.analysis !== undefined);
   const header = [
     'Elapsed',
     'Weight',
@@ -91,16 +96,18 @@ function checksSection(report: StageReport, names: SideNames): string | undefine
     `Requests ${names.canary}`,
     `Requests ${names.stable}`,
     ...(withCustom ? ['Custom'] : []),
+    ...(withAnalysis
+      ? ['E errors / slow / SLO', 'p errors', `Error ratio ${names.canary}/${names.stable}`]
+      : []),
     'Verdict',
     'Reasons',
   ];
-  const rows = report.checks.map((check) => checkRow(check, withCustom));
+  const rows = report.checks.map((check) => checkRow(check, withCustom, withAnalysis));
   return `### Checks\n\n${table(header.map(cell), rows)}`;
 }
 
-function checkRow(check: CheckResult, withCustom: boolean): string[] {
-  const verdict =
-    check.warmUp && check.verdict !== 'fail' ? 'WARM-UP' : verdictLabel(check.verdict);
+function checkRow(check: CheckResult, withCustom: boolean, withAnalysis: boolean): string[] {
+  const verdict = checkLabel(check);
   return [
     formatDuration(check.elapsedMs),
     `${check.weight}%`,
@@ -111,9 +118,77 @@ function checkRow(check: CheckResult, withCustom: boolean): string[] {
     String(check.canary.requests),
     String(check.stable.requests),
     ...(withCustom ? [cell(check.custom.map(formatCustom).join(', '))] : []),
-    check.verdict === 'pass' ? verdict : `**${verdict}**`,
+    ...(withAnalysis ? analysisCells(check) : []),
+    check.verdict === 'pass' && verdict === 'PASS' ? verdict : `**${verdict}**`,
     cell(check.reasons.join('\n')),
   ];
+}
+
+function analysisCells(check: CheckResult): string[] {
+  const a = check.analysis;
+  if (!a) return ['', '', ''];
+  return [
+    `${formatE(a.eError)} / ${formatE(a.eLatency)} / ${formatE(a.eSlo)}`,
+    cell(formatP(a.pError)),
+    cell(formatErrorRatio(a).replace('<=', '≤')),
+  ];
+}
+
+/**
+ * The sequential judge's conclusion: its sentence first, then each test's evidence, in words and
+ * numbers a person can check against the method (ANALYSIS.md).
+ */
+function analysisSection(report: StageReport, names: SideNames): string | undefined {
+  const a = report.analysis;
+  if (!a) return undefined;
+  const e = a.evidence;
+  const rows = [
+    [
+      `Error rate, ${code(names.canary)} vs ${code(names.stable)} (tolerated ratio ${formatRatio(a.maxErrorRatio)})`,
+      formatE(e.eError),
+      cell(formatP(e.pError)),
+      String(a.alphaError),
+    ],
+  ];
+  if (a.latencyBoundariesMs.length > 0) {
+    const bounds = a.latencyBoundariesMs.map((b) => `${b} ms`).join(', ');
+    rows.push([
+      `Requests slower than ${bounds}`,
+      formatE(e.eLatency),
+      cell(formatP(e.pLatency)),
+      String(a.alphaLatency),
+    ]);
+  }
+  if (a.alphaSlo > 0) {
+    rows.push([
+      `Success rate of ${code(names.canary)} at least ${a.minSuccessRate}%`,
+      formatE(e.eSlo),
+      cell(formatP(e.pSlo)),
+      String(a.alphaSlo),
+    ]);
+  }
+  const lines = [
+    '### Sequential analysis',
+    `> **Conclusion:** ${inline(a.sentence)}.`,
+    table(['Test', 'e-value', 'anytime p-value', 'alpha share'], rows),
+    ratioLine(a, names),
+    `Windows judged: ${a.windows} (${a.warmUpWindows} warm-up window${a.warmUpWindows === 1 ? '' : 's'} shown, not judged). Overall alpha ${a.alpha}: the chance that a canary no worse than stable is ever rolled back.`,
+  ];
+  if (a.degraded) {
+    lines.push(
+      `⚠️ **Environment degraded:** ${code(names.stable)} was below the minimum success rate too, so the judge held instead of blaming the canary.`,
+    );
+  }
+  return lines.join('\n\n');
+}
+
+function ratioLine(a: AnalysisReport, names: SideNames): string {
+  const e = a.evidence;
+  const observed =
+    e.ratio === undefined ? 'not measurable yet (no stable errors)' : `${formatRatio(e.ratio)}x`;
+  const upper = e.ratioUpper === undefined ? 'unbounded' : `${formatRatio(e.ratioUpper)}x`;
+  const confidence = `${Number((100 * (1 - 2 * a.alphaError)).toFixed(2))}%`;
+  return `Error-rate ratio ${code(names.canary)}/${code(names.stable)}: ${observed}; ${confidence} confidence bounds ${formatRatio(e.ratioLower)}x to ${upper} (shown no worse needs the upper bound below ${formatRatio(a.noWorseRatio)}x).`;
 }
 
 function chartSection(report: StageReport, names: SideNames): string | undefined {

@@ -331,3 +331,120 @@ void describe('writeJsonReport', () => {
     );
   });
 });
+
+const evidence = {
+  eError: 3.14,
+  pError: 0.004,
+  eLatency: 0.9,
+  pLatency: 1,
+  eSlo: 0.21,
+  pSlo: 1,
+  ratio: 3.1,
+  ratioLower: 1.4,
+  ratioUpper: 7.6,
+};
+
+const judged = (overrides: Partial<CheckResult> = {}): CheckResult =>
+  check({
+    analysis: {
+      decision: 'continue',
+      ...evidence,
+      degraded: false,
+      sentence: "v2 errors 3.1x v1's (1 of 312 vs 3 of 2790) so far, p = 0.004: watching",
+    },
+    ...overrides,
+  });
+
+const analysisReport = {
+  outcome: 'rolled-back' as const,
+  sentence: "v2 errors 3.1x v1's (31 of 1000 vs 90 of 9000), p < 0.001: rolled back",
+  alpha: 0.01,
+  alphaError: 0.005,
+  alphaLatency: 0.0025,
+  alphaSlo: 0.0025,
+  maxErrorRatio: 1,
+  minSuccessRate: 99,
+  noWorseRatio: 2,
+  latencyBoundariesMs: [100, 250],
+  windows: 4,
+  warmUpWindows: 1,
+  degraded: false,
+  evidence: { ...evidence, pError: 0.0004, ratioUpper: undefined },
+};
+
+void describe('sequential analysis in the reports', () => {
+  void it('adds the e-values, the anytime p-value and the ratio bound to the log line', () => {
+    const line = formatCheckLine(judged(), { names: { canary: 'v2', stable: 'v1' } });
+    assert.equal(
+      line,
+      '[ 1m30s] w=10%  success v2 99.6% | v1 99.9%  p99 v2  84ms | v1  80ms  req   312 |  2790  E err 3.1 slow 0.9 slo 0.21 p=0.004 ratio 3.1x (<= 7.6x)  PASS',
+    );
+    const unbounded = judged();
+    unbounded.analysis = { ...unbounded.analysis!, ratio: undefined, ratioUpper: undefined };
+    assert.match(formatCheckLine(unbounded), /ratio n\/a \(<= unbounded\) {2}PASS$/);
+  });
+
+  void it('labels a hold for a degraded environment, and huge e-values compactly', () => {
+    const held = judged();
+    held.analysis = { ...held.analysis!, decision: 'hold-degraded', eSlo: 123456 };
+    const line = formatCheckLine({ ...held, reasons: ['environment degraded'] });
+    assert.match(line, /slo 1\.2e\+5 .* DEGRADED {2}environment degraded$/);
+  });
+
+  void it('puts the conclusion and the evidence per test in the summary', () => {
+    const text = renderSummary(
+      report({
+        outcome: 'rolled-back',
+        reason: analysisReport.sentence,
+        checks: [judged({ verdict: 'fail' })],
+        analysis: analysisReport,
+      }),
+    );
+    assert.ok(text.includes('### Sequential analysis'));
+    assert.ok(
+      text.includes(
+        "> **Conclusion:** v2 errors 3.1x v1's (31 of 1000 vs 90 of 9000), p &lt; 0.001: rolled back.",
+      ),
+    );
+    assert.ok(text.includes('| Test | e-value | anytime p-value | alpha share |'));
+    assert.ok(
+      text.includes(
+        '| Error rate, `v2` vs `v1` (tolerated ratio 1) | 3.1 | p &lt; 0.001 | 0.005 |',
+      ),
+      text,
+    );
+    assert.ok(text.includes('| Requests slower than 100 ms, 250 ms | 0.9 | p = 1 | 0.0025 |'));
+    assert.ok(text.includes('| Success rate of `v2` at least 99% | 0.21 | p = 1 | 0.0025 |'));
+    assert.ok(text.includes('99% confidence bounds 1.4x to unbounded'));
+    assert.ok(text.includes('Windows judged: 4 (1 warm-up window shown, not judged)'));
+    assert.ok(!text.includes('Environment degraded'));
+    assert.ok(
+      text.includes('| E errors / slow / SLO | p errors | Error ratio v2/v1 | Verdict | Reasons |'),
+    );
+    assert.ok(text.includes('| 3.1 / 0.9 / 0.21 | p = 0.004 | 3.1x (≤ 7.6x) | **FAIL** |'));
+    const degraded = renderSummary(
+      report({ checks: [judged()], analysis: { ...analysisReport, degraded: true } }),
+    );
+    assert.ok(degraded.includes('**Environment degraded:**'));
+  });
+
+  void it('leaves the threshold-mode summary without analysis columns', () => {
+    const text = renderSummary(report({ checks: [check()] }));
+    assert.ok(!text.includes('Sequential analysis'));
+    assert.ok(!text.includes('E errors'));
+  });
+
+  void it('writes the evidence to the JSON report as plain numbers', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'istio-canary-analysis-'));
+    try {
+      const written = report({ checks: [judged()], analysis: analysisReport });
+      const parsed = JSON.parse(await readFile(await writeJsonReport(written, dir), 'utf8'));
+      assert.deepEqual(parsed.checks[0].analysis, written.checks[0].analysis);
+      assert.equal(parsed.analysis.evidence.pError, 0.0004);
+      assert.equal(parsed.analysis.outcome, 'rolled-back');
+      assert.ok(!('ratioUpper' in parsed.analysis.evidence), 'unbounded is left out, not null');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
