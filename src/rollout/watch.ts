@@ -3,14 +3,18 @@ import {
   takeSnapshot,
   windowCounts,
   type Snapshot,
+  type Version,
   type WindowCounts,
 } from '../metrics/counters.ts';
-import { runCustomChecks } from '../metrics/custom.ts';
+import { runCustomChecks, type CustomMetricVars } from '../metrics/custom.ts';
 import type { VersionSelector } from '../metrics/promql.ts';
 import { evaluateThresholds } from '../metrics/thresholds.ts';
-import type { CheckResult, PrometheusClient } from '../metrics/types.ts';
+import type { CheckResult, CustomCheckResult, PrometheusClient } from '../metrics/types.ts';
 import { formatCheckLine } from '../report/log-line.ts';
+import type { AnalysisReport } from '../report/report.ts';
 import type { RolloutDeps } from './deps.ts';
+import { concludeAnalysis, judgeCheck, startAnalysis } from './sequential.ts';
+import type { JudgedCheck, SequentialAnalysis } from './sequential.ts';
 
 /** How one weight's watch ended. */
 export type WatchOutcome = 'passed' | 'breach' | 'no-data' | 'metrics-failed' | 'cancelled';
@@ -24,6 +28,10 @@ export interface WatchResult {
   decidedAt?: number;
   /** Canary and stable counts over the whole watch of this weight (undefined without metrics). */
   total?: { canary: WindowCounts; stable: WindowCounts };
+  /** The sequential judge after this watch, for the next weight of the job (sequential mode). */
+  analysis?: SequentialAnalysis;
+  /** The judge's conclusion over the job so far (sequential mode). */
+  conclusion?: AnalysisReport;
 }
 
 export interface WatchPlan {
@@ -32,12 +40,29 @@ export interface WatchPlan {
   stable: VersionSelector;
   /** Subset names, for log lines. */
   names: { canary: string; stable: string };
+  /** The judge as an earlier weight of the same job left it; a fresh one when absent. */
+  analysis?: SequentialAnalysis;
+}
+
+/** What one check reads: the window's counts, the custom checks, and when. */
+interface WindowReading {
+  window: Record<Version, WindowCounts>;
+  custom: CustomCheckResult[];
+  elapsedMs: number;
+}
+
+/** What the loop carries from one check to the next. */
+interface LoopState {
+  checks: CheckResult[];
+  failures: number;
+  analysis?: SequentialAnalysis;
 }
 
 /**
  * Watches one weight for `duration`: a baseline of the raw counters when the weight is set, then
- * one check per `interval` on the counts of that window. Rolls back at once when failed checks
- * exceed `failure-limit`, when Prometheus stays unreadable, or when the job is cancelled.
+ * one check per `interval` on the counts of that window. Rolls back at once when the sequential
+ * judge rejects the canary, when failed checks exceed `failure-limit`, when Prometheus stays
+ * unreadable, or when the job is cancelled.
  */
 export async function watchWeight(
   settings: Settings,
@@ -45,70 +70,137 @@ export async function watchWeight(
   prom: PrometheusClient,
   plan: WatchPlan,
 ): Promise<WatchResult> {
-  const { clock, logger, signal } = deps;
-  const checks: CheckResult[] = [];
+  const { clock, signal } = deps;
   const started = clock.now();
   const deadline = started + settings.durationMs;
   const read = (): Promise<Snapshot> =>
     untilAborted(takeSnapshot(prom, plan.canary, plan.stable), signal);
+  const loop: LoopState = { checks: [], failures: 0 };
 
   let baseline: Snapshot;
   try {
     baseline = await read();
   } catch (error) {
-    return failed(signal, checks, clock.now(), error);
+    return failed(signal, loop.checks, clock.now(), error);
+  }
+  if (settings.analysis === 'sequential') {
+    loop.analysis = plan.analysis ?? startAnalysis(settings, plan.names, baseline);
   }
   let previous = baseline;
-  let failures = 0;
   while (clock.now() < deadline) {
     await clock.sleep(Math.min(settings.intervalMs, deadline - clock.now()), signal);
-    if (signal.aborted) return cancelled(checks, clock.now());
-    let check: CheckResult;
+    if (signal.aborted) return withAnalysis(cancelled(loop.checks, clock.now()), loop);
     try {
       const next = await read();
       const window = windowCounts(previous, next);
       previous = next;
       const custom = await untilAborted(
-        runCustomChecks(prom, settings.metrics, {
-          namespace: plan.canary.namespace,
-          canaryWorkloads: plan.canary.workloads,
-          stableWorkloads: plan.stable.workloads,
-          intervalMs: settings.intervalMs,
-        }),
+        runCustomChecks(prom, settings.metrics, customContext(settings, plan)),
         signal,
       );
-      check = evaluateThresholds(window, settings, custom, {
-        elapsedMs: clock.now() - started,
-        weight: plan.weight,
-      });
-      if (checks.length === 0) check = warmUp(check);
+      const elapsedMs = clock.now() - started;
+      const ended = checkWindow(settings, deps, plan, loop, { window, custom, elapsedMs });
+      if (ended) return withAnalysis({ ...ended, total: windowCounts(baseline, previous) }, loop);
     } catch (error) {
-      return failed(signal, checks, clock.now(), error);
-    }
-    checks.push(check);
-    logger.info(
-      formatCheckLine(check, { names: plan.names, percentile: settings.latencyPercentile }),
-    );
-    const catastrophic = check.warmUp === true && check.verdict === 'fail';
-    if (check.verdict === 'fail' && (++failures > settings.failureLimit || catastrophic)) {
-      const limit = settings.failureLimit;
-      return {
-        outcome: 'breach',
-        checks,
-        decidedAt: clock.now(),
-        reason: `${check.reasons.join('; ')} (${failures} failed check${failures > 1 ? 's' : ''}, failure-limit ${limit}).`,
-        total: windowCounts(baseline, previous),
-      };
+      return withAnalysis(failed(signal, loop.checks, clock.now(), error), loop);
     }
   }
-  const total = windowCounts(baseline, previous);
+  const result = withAnalysis(
+    endOfWatch(settings, deps, plan, loop.checks, baseline, previous),
+    loop,
+  );
+  if (result.conclusion) deps.logger.info(`Sequential analysis: ${result.conclusion.sentence}.`);
+  return result;
+}
+
+function customContext(settings: Settings, plan: WatchPlan): CustomMetricVars {
+  return {
+    namespace: plan.canary.namespace,
+    canaryWorkloads: plan.canary.workloads,
+    stableWorkloads: plan.stable.workloads,
+    intervalMs: settings.intervalMs,
+  };
+}
+
+/**
+ * Judges one window, logs its line, and returns how the watch ends when this check ends it. In
+ * threshold mode every criterion is an absolute limit and failed checks count against
+ * `failure-limit`; in sequential mode the judge replaces the `min-success-rate` threshold, and only
+ * the limits that stay absolute (custom metrics, `max-latency`) count as failed checks.
+ */
+function checkWindow(
+  settings: Settings,
+  deps: RolloutDeps,
+  plan: WatchPlan,
+  loop: LoopState,
+  { window, custom, elapsedMs }: WindowReading,
+): WatchResult | undefined {
+  const first = loop.checks.length === 0;
+  const meta = { elapsedMs, weight: plan.weight };
+  let check: CheckResult;
+  let judged: JudgedCheck | undefined;
+  if (loop.analysis) {
+    const absolute = evaluateThresholds(window, { ...settings, minSuccessRate: 0 }, custom, meta);
+    judged = judgeCheck(loop.analysis, window, absolute, first);
+    loop.analysis = judged.analysis;
+    check = judged.check;
+  } else {
+    check = evaluateThresholds(window, settings, custom, meta);
+    if (first) check = warmUp(check);
+  }
+  loop.checks.push(check);
+  deps.logger.info(
+    formatCheckLine(check, { names: plan.names, percentile: settings.latencyPercentile }),
+  );
+  const now = deps.clock.now();
+  if (judged?.decision === 'rollback') {
+    return {
+      outcome: 'breach',
+      checks: loop.checks,
+      decidedAt: now,
+      reason: `${judged.sentence}.`,
+    };
+  }
+  // Said once as a warning; later checks show DEGRADED on their line.
+  if (judged?.decision === 'hold-degraded' && judged.analysis.degradedChecks === 1) {
+    deps.logger.warn(`${judged.sentence}.`);
+  }
+  const catastrophic = !judged && check.warmUp === true && check.verdict === 'fail';
+  if (check.verdict === 'fail' && (++loop.failures > settings.failureLimit || catastrophic)) {
+    const n = loop.failures;
+    return {
+      outcome: 'breach',
+      checks: loop.checks,
+      decidedAt: now,
+      reason: `${check.reasons.join('; ')} (${n} failed check${n > 1 ? 's' : ''}, failure-limit ${settings.failureLimit}).`,
+    };
+  }
+  return undefined;
+}
+
+/** The watch ran its full duration: passed, unless no check ever had enough canary requests. */
+function endOfWatch(
+  settings: Settings,
+  deps: RolloutDeps,
+  plan: WatchPlan,
+  checks: CheckResult[],
+  baseline: Snapshot,
+  last: Snapshot,
+): WatchResult {
+  const total = windowCounts(baseline, last);
   if (settings.durationMs > 0 && !checks.some((c) => c.verdict !== 'no-data')) {
     const reason = `No check had the ${settings.minRequests} canary requests it needs (the canary served ${total.canary.requests} in ${Math.round(settings.durationMs / 1000)}s at weight ${plan.weight}%).`;
     if (settings.onNoData === 'fail')
-      return { outcome: 'no-data', checks, reason, decidedAt: clock.now(), total };
-    logger.warn(`${reason} Passing because on-no-data is "pass".`);
+      return { outcome: 'no-data', checks, reason, decidedAt: deps.clock.now(), total };
+    deps.logger.warn(`${reason} Passing because on-no-data is "pass".`);
   }
   return { outcome: 'passed', checks, total };
+}
+
+/** Adds the judge and its conclusion to a result of sequential mode. */
+function withAnalysis(result: WatchResult, loop: LoopState): WatchResult {
+  if (!loop.analysis) return result;
+  return { ...result, analysis: loop.analysis, conclusion: concludeAnalysis(loop.analysis) };
 }
 
 /** Minimum canary requests for the catastrophic fast path (ANALYSIS.md). */
