@@ -79,7 +79,9 @@ export async function runStep(settings: Settings, deps: RolloutDeps): Promise<St
         deps.logger.info(
           `Watching for ${settings.durationMs / 1000}s, a check every ${settings.intervalMs / 1000}s.`,
         );
-        return watchWeight(settings, deps, prom!, { ...plans!, weight });
+        // The sequential judge's evidence carries over to the next weight of the same job.
+        const analysis = watched.at(-1)?.analysis;
+        return watchWeight(settings, deps, prom!, { ...plans!, weight, analysis });
       },
     );
     checks.push(...result.checks);
@@ -95,6 +97,7 @@ export async function runStep(settings: Settings, deps: RolloutDeps): Promise<St
     checks,
     finishedAt: new Date(deps.clock.now()).toISOString(),
     canary: canarySummary(watched, settings.latencyPercentile),
+    analysis: watched.at(-1)?.conclusion,
   };
 }
 
@@ -119,6 +122,7 @@ async function rollBackStage(
     outcome: 'rolled-back',
     weightAfter: 0,
     reason: result.reason,
+    analysis: result.conclusion,
     restoreSeconds,
     finishedAt: new Date(deps.clock.now()).toISOString(),
   };
