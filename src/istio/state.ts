@@ -5,6 +5,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { UserError } from '../errors.ts';
 import { isDns1123Label, objectLabel } from './names.ts';
+import type { MirrorFields } from './mirror.ts';
 import { routeLabel, withRoute } from './route.ts';
 import type { HTTPRoute, VirtualService } from './types.ts';
 
@@ -23,7 +24,25 @@ export const ANNOTATIONS = {
   owner: `${STATE_PREFIX}owner`,
   startedAt: `${STATE_PREFIX}started-at`,
   updatedAt: `${STATE_PREFIX}updated-at`,
+  addedRoutes: `${STATE_PREFIX}added-routes`,
+  dependents: `${STATE_PREFIX}dependents`,
+  mirror: `${STATE_PREFIX}mirror`,
+  canaryHost: `${STATE_PREFIX}canary-host`,
 } as const;
+
+/**
+ * On a dependent VirtualService: the caller routes other rollouts inserted, as JSON
+ * `{"<namespace>/<name of the rolled-out VirtualService>": ["<route name>", ...]}`. It is not
+ * part of this VirtualService's own rollout state: `hasState` ignores it and `clearState` keeps
+ * it, so a VirtualService can be rolled out itself while another rollout pins callers to it.
+ */
+export const CALLER_ROUTES_ANNOTATION = `${STATE_PREFIX}caller-routes`;
+
+/** A VirtualService that carries caller routes of a rollout (the `dependents` input). */
+export interface DependentRef {
+  namespace: string;
+  name: string;
+}
 
 /** The part of the state a rollback needs: the saved route and where it goes back. */
 export interface RestorePoint {
@@ -33,14 +52,27 @@ export interface RestorePoint {
   routeIndex: number;
   /** The route's name, when it has one; a named route is found by name, not index. */
   routeName?: string;
-  /** The destination host under rollout. */
+  /** The destination host under rollout (the stable host of a host canary). */
   host: string;
+  /**
+   * Names of the http routes the rollout inserted into this VirtualService (tester routes);
+   * a rollback and a promote remove them. Absent when it inserted none.
+   */
+  addedRoutes?: string[];
+  /** Other VirtualServices carrying caller routes of this rollout; undone together. */
+  dependents?: DependentRef[];
+  /** The canary host of a host canary; absent for subsets. */
+  canaryHost?: string;
 }
 
 /** A rollout in progress, as its annotations record it. */
 export interface RolloutState extends RestorePoint {
+  /** Empty for a host canary (see `canaryHost`). */
   stableSubset: string;
+  /** Empty for a host canary (see `canaryHost`). */
   canarySubset: string;
+  /** The mirror the current stage set on the targeted route; absent when it mirrors nothing. */
+  mirror?: MirrorFields;
   /** Canary percent of the current stage. */
   weight: number;
   /** Id of the run that wrote the current stage (e.g. a GitHub run id and attempt). */
@@ -59,11 +91,18 @@ const RESTORE_FIELDS: readonly (keyof typeof ANNOTATIONS)[] = [
   'routeIndex',
   'routeName',
   'host',
+  'addedRoutes',
+  'dependents',
 ];
 
-/** True when the VirtualService carries any annotation of a rollout. */
+/** An annotation of this VirtualService's own rollout (not another rollout's caller routes). */
+function isOwnStateKey(key: string): boolean {
+  return key.startsWith(STATE_PREFIX) && key !== CALLER_ROUTES_ANNOTATION;
+}
+
+/** True when the VirtualService carries any annotation of a rollout of its own. */
 export function hasState(vs: VirtualService): boolean {
-  return Object.keys(vs.metadata.annotations ?? {}).some((key) => key.startsWith(STATE_PREFIX));
+  return Object.keys(vs.metadata.annotations ?? {}).some(isOwnStateKey);
 }
 
 /**
@@ -73,15 +112,23 @@ export function hasState(vs: VirtualService): boolean {
 export function readState(vs: VirtualService): RolloutState | undefined {
   if (!hasState(vs)) return undefined;
   const read = reader(vs);
-  return {
-    ...readPoint(read),
-    stableSubset: read.subset('stableSubset'),
-    canarySubset: read.subset('canarySubset'),
+  const canaryHost = read.optional('canaryHost');
+  // A host canary has no subsets; a subset canary must name both.
+  const subset = (field: 'stableSubset' | 'canarySubset'): string =>
+    canaryHost !== undefined && read.optional(field) === undefined ? '' : read.subset(field);
+  const point = readPoint(read);
+  const state: RolloutState = {
+    ...point,
+    stableSubset: subset('stableSubset'),
+    canarySubset: subset('canarySubset'),
     weight: read.integer('weight', 100),
     owner: read.text('owner'),
     startedAt: read.time('startedAt'),
     updatedAt: read.time('updatedAt'),
   };
+  const mirror = read.json('mirror', isMirrorFields, 'the JSON of {mirror, mirrorPercentage}');
+  if (mirror !== undefined) state.mirror = mirror;
+  return state;
 }
 
 /**
@@ -100,7 +147,45 @@ function readPoint(read: Reader): RestorePoint {
   };
   const name = read.optional('routeName');
   if (name !== undefined) point.routeName = name;
+  const added = read.json('addedRoutes', isNameList, 'a JSON list of route names');
+  if (added !== undefined) point.addedRoutes = added;
+  const dependents = read.json('dependents', isRefList, 'a JSON list of {namespace, name}');
+  if (dependents !== undefined) point.dependents = dependents;
+  const canaryHost = read.optional('canaryHost');
+  if (canaryHost !== undefined) point.canaryHost = canaryHost;
   return point;
+}
+
+function isNameList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '');
+}
+
+function isRefList(value: unknown): value is DependentRef[] {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (v: unknown) =>
+        isPlainObject(v) &&
+        typeof v.namespace === 'string' &&
+        v.namespace !== '' &&
+        typeof v.name === 'string' &&
+        v.name !== '',
+    )
+  );
+}
+
+function isMirrorFields(value: unknown): value is MirrorFields {
+  return (
+    isPlainObject(value) &&
+    isPlainObject(value.mirror) &&
+    typeof value.mirror.host === 'string' &&
+    isPlainObject(value.mirrorPercentage) &&
+    typeof value.mirrorPercentage.value === 'number'
+  );
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The saved original route, parsed. */
@@ -115,6 +200,12 @@ interface Reader {
   integer(field: keyof typeof ANNOTATIONS, max: number): number;
   time(field: keyof typeof ANNOTATIONS): string;
   route(): string;
+  /** The parsed JSON of an optional annotation, checked by `valid`; undefined when absent. */
+  json<T>(
+    field: keyof typeof ANNOTATIONS,
+    valid: (value: unknown) => value is T,
+    expected: string,
+  ): T | undefined;
 }
 
 function reader(vs: VirtualService): Reader {
@@ -166,7 +257,22 @@ function reader(vs: VirtualService): Reader {
       if (!isJsonObject(value)) throw malformed('originalRoute', 'the JSON of an http route');
       return value;
     },
+    json: (field, valid, expected) => {
+      const value = annotations[ANNOTATIONS[field]];
+      if (value === undefined) return undefined;
+      const parsed = parseJson(value);
+      if (!valid(parsed)) throw malformed(field, expected);
+      return parsed;
+    },
   };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function isJsonObject(text: string): boolean {
@@ -190,6 +296,8 @@ export interface StageInput {
   owner: string;
   /** Milliseconds since the epoch (`Clock.now()`). */
   now: number;
+  /** The canary host of a host canary (then both subsets are empty strings). */
+  canaryHost?: string;
 }
 
 /**
@@ -207,7 +315,8 @@ export function stageState(
   if (existing === undefined) {
     const state: RolloutState = {
       originalRoute: JSON.stringify(stage.route),
-      routeIndex: stage.routeIndex,
+      // Counted among the user's routes, so routes the tool inserts or removes never shift it.
+      routeIndex: userRouteIndex(vs, stage.routeIndex, []),
       host: stage.host,
       stableSubset: stage.stableSubset,
       canarySubset: stage.canarySubset,
@@ -217,6 +326,7 @@ export function stageState(
       updatedAt: time,
     };
     if (stage.route.name) state.routeName = stage.route.name;
+    if (stage.canaryHost !== undefined) state.canaryHost = stage.canaryHost;
     return state;
   }
   assertSameRollout(vs, existing, stage);
@@ -227,7 +337,20 @@ function assertSameRollout(vs: VirtualService, existing: RolloutState, stage: St
   const same =
     existing.host === stage.host &&
     existing.stableSubset === stage.stableSubset &&
-    existing.canarySubset === stage.canarySubset;
+    existing.canarySubset === stage.canarySubset &&
+    existing.canaryHost === stage.canaryHost;
+  if (!same && (existing.canaryHost !== undefined || stage.canaryHost !== undefined)) {
+    const side = (host: string, canary: string | undefined, subset: string): string =>
+      canary !== undefined
+        ? `host "${canary}" over host "${host}"`
+        : `subset "${subset}" of host "${host}"`;
+    throw new UserError(
+      `${objectLabel('VirtualService', vs.metadata)} already has a rollout in progress: ` +
+        `${side(existing.host, existing.canaryHost, existing.canarySubset)}, at ${existing.weight}% ` +
+        `since ${existing.startedAt} (run ${existing.owner}). Finish it with "promote" or ` +
+        `"rollback" before rolling out ${side(stage.host, stage.canaryHost, stage.canarySubset)}`,
+    );
+  }
   if (!same) {
     throw new UserError(
       `${objectLabel('VirtualService', vs.metadata)} already has a rollout in progress: subset ` +
@@ -253,11 +376,22 @@ export function writeState(vs: VirtualService, state: RolloutState): VirtualServ
   }
   const next = structuredClone(vs);
   const annotations: Annotations = { ...next.metadata.annotations };
-  delete annotations[ANNOTATIONS.routeName];
+  // Optional fields the new state may no longer have must not survive from the old one.
+  for (const field of OPTIONAL_FIELDS) delete annotations[ANNOTATIONS[field]];
   Object.assign(annotations, toAnnotations(state));
   next.metadata.annotations = annotations;
   return next;
 }
+
+const OPTIONAL_FIELDS: readonly (keyof typeof ANNOTATIONS)[] = [
+  'routeName',
+  'addedRoutes',
+  'dependents',
+  'canaryHost',
+  'stableSubset',
+  'canarySubset',
+  'mirror',
+];
 
 function toAnnotations(state: RolloutState): Annotations {
   const annotations: Annotations = {
@@ -265,9 +399,15 @@ function toAnnotations(state: RolloutState): Annotations {
     [ANNOTATIONS.routeIndex]: String(state.routeIndex),
   };
   if (state.routeName !== undefined) annotations[ANNOTATIONS.routeName] = state.routeName;
+  if (state.addedRoutes !== undefined && state.addedRoutes.length > 0)
+    annotations[ANNOTATIONS.addedRoutes] = JSON.stringify(state.addedRoutes);
+  if (state.dependents !== undefined && state.dependents.length > 0)
+    annotations[ANNOTATIONS.dependents] = JSON.stringify(state.dependents);
   annotations[ANNOTATIONS.host] = state.host;
-  annotations[ANNOTATIONS.stableSubset] = state.stableSubset;
-  annotations[ANNOTATIONS.canarySubset] = state.canarySubset;
+  if (state.canaryHost !== undefined) annotations[ANNOTATIONS.canaryHost] = state.canaryHost;
+  if (state.stableSubset !== '') annotations[ANNOTATIONS.stableSubset] = state.stableSubset;
+  if (state.canarySubset !== '') annotations[ANNOTATIONS.canarySubset] = state.canarySubset;
+  if (state.mirror !== undefined) annotations[ANNOTATIONS.mirror] = JSON.stringify(state.mirror);
   annotations[ANNOTATIONS.weight] = String(state.weight);
   annotations[ANNOTATIONS.owner] = state.owner;
   annotations[ANNOTATIONS.startedAt] = state.startedAt;
@@ -276,13 +416,39 @@ function toAnnotations(state: RolloutState): Annotations {
 }
 
 /**
- * A copy of `vs` without any annotation under the prefix. When none of the user's annotations
- * is left, `metadata.annotations` goes too, so the object equals the one before the rollout.
+ * What a stage adds besides the weights: routes it inserted here, the VirtualServices carrying
+ * its caller routes, the mirror it set. Each field given replaces the state's; undefined or
+ * empty removes it.
+ */
+export interface Shaping {
+  addedRoutes?: string[];
+  dependents?: DependentRef[];
+  mirror?: MirrorFields;
+}
+
+/** `state` with the shaping fields of `shaping` (see Shaping), as a new object. */
+export function withShaping(state: RolloutState, shaping: Shaping): RolloutState {
+  const next: RolloutState = { ...state };
+  delete next.addedRoutes;
+  delete next.dependents;
+  delete next.mirror;
+  if (shaping.addedRoutes && shaping.addedRoutes.length > 0)
+    next.addedRoutes = [...shaping.addedRoutes];
+  if (shaping.dependents && shaping.dependents.length > 0)
+    next.dependents = shaping.dependents.map((d) => ({ ...d }));
+  if (shaping.mirror) next.mirror = structuredClone(shaping.mirror);
+  return next;
+}
+
+/**
+ * A copy of `vs` without any annotation of its own rollout (every one under the prefix but the
+ * caller routes of other rollouts). When none of the user's annotations is left,
+ * `metadata.annotations` goes too, so the object equals the one before the rollout.
  */
 export function clearState(vs: VirtualService): VirtualService {
   const next = structuredClone(vs);
   const kept = Object.entries(next.metadata.annotations ?? {}).filter(
-    ([key]) => !key.startsWith(STATE_PREFIX),
+    ([key]) => !isOwnStateKey(key),
   );
   if (kept.length > 0) next.metadata.annotations = Object.fromEntries(kept);
   else delete next.metadata.annotations;
@@ -302,8 +468,9 @@ export function locateRoute(
   const http = vs.spec.http ?? [];
   const where = objectLabel('VirtualService', vs.metadata);
   const hint = `The saved original is in annotation "${ANNOTATIONS.originalRoute}": put it back by hand and remove the annotations prefixed ${STATE_PREFIX}`;
+  const tool = toolRouteIndexes(vs, point.addedRoutes ?? []);
   if (point.routeName !== undefined) {
-    const index = http.findIndex((route) => route.name === point.routeName);
+    const index = http.findIndex((route, i) => route.name === point.routeName && !tool.has(i));
     if (index < 0) {
       throw new UserError(
         `The http route ${JSON.stringify(point.routeName)} under rollout is no longer in ${where}. ${hint}`,
@@ -311,14 +478,17 @@ export function locateRoute(
     }
     return { index, route: http[index] };
   }
-  const index = point.routeIndex;
-  if (index >= http.length) {
+  // The saved index counts the user's routes only; map it back past the inserted ones.
+  const user = http.flatMap((_, i) => (tool.has(i) ? [] : [i]));
+  if (point.routeIndex >= user.length) {
     throw new UserError(
-      `The route under rollout was http[${index}] of ${where}, which now has ${http.length} http routes. ${hint}`,
+      `The route under rollout was http[${point.routeIndex}] of ${where}, which now has ${user.length} http routes. ${hint}`,
     );
   }
+  const index = user[point.routeIndex];
   const route = http[index];
-  if (!looksLikeTarget(route, savedRoute(point), point.host)) {
+  const hosts = [point.host, ...(point.canaryHost === undefined ? [] : [point.canaryHost])];
+  if (!looksLikeTarget(route, savedRoute(point), hosts)) {
     throw new UserError(
       `Route ${routeLabel(route, index)} of ${where} is no longer the route under rollout (its match ` +
         `or destinations changed since the rollout started). ${hint}`,
@@ -327,21 +497,114 @@ export function locateRoute(
   return { index, route };
 }
 
-function looksLikeTarget(route: HTTPRoute, original: HTTPRoute, host: string): boolean {
+function looksLikeTarget(route: HTTPRoute, original: HTTPRoute, hosts: string[]): boolean {
   const destinations = route.route ?? [];
   return (
     isDeepStrictEqual(route.match, original.match) &&
     destinations.length > 0 &&
-    destinations.every((d) => d.destination.host === host)
+    destinations.every((d) => hosts.includes(d.destination.host))
   );
 }
 
 /**
+ * Indexes in `spec.http` of the routes the tool inserted: `own` (this VirtualService's rollout,
+ * by name) and the caller routes other rollouts recorded on it.
+ */
+export function toolRouteIndexes(vs: VirtualService, own: readonly string[]): Set<number> {
+  const names = new Set([...own, ...callerRouteNames(vs)]);
+  const indexes = new Set<number>();
+  (vs.spec.http ?? []).forEach((route, i) => {
+    if (route.name !== undefined && names.has(route.name)) indexes.add(i);
+  });
+  return indexes;
+}
+
+/**
+ * The position of `spec.http[index]` among the user's routes (the routes the tool did not
+ * insert, see toolRouteIndexes). The saved `routeIndex` is such a position.
+ */
+export function userRouteIndex(vs: VirtualService, index: number, own: readonly string[]): number {
+  const tool = toolRouteIndexes(vs, own);
+  let before = 0;
+  for (const i of tool) if (i < index) before++;
+  return index - before;
+}
+
+/**
+ * Every caller route name recorded on `vs`. A damaged record counts as none here: a rollback of
+ * this VirtualService's own rollout must not be blocked by another rollout's annotation, and
+ * locateRoute still checks that the route it finds looks like the original.
+ */
+function callerRouteNames(vs: VirtualService): string[] {
+  try {
+    return Object.values(readCallerRoutes(vs)).flat();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The caller routes other rollouts inserted into `vs`, by the rolled-out VirtualService
+ * (`namespace/name`); empty when none. A damaged annotation is a UserError: only a person can
+ * tell which routes to remove.
+ */
+export function readCallerRoutes(vs: VirtualService): Record<string, string[]> {
+  const text = vs.metadata.annotations?.[CALLER_ROUTES_ANNOTATION];
+  if (text === undefined) return {};
+  const parsed = parseJson(text);
+  const valid = isPlainObject(parsed) && Object.values(parsed).every((names) => isNameList(names));
+  if (!valid) {
+    throw new UserError(
+      `${objectLabel('VirtualService', vs.metadata)} has a malformed annotation ` +
+        `"${CALLER_ROUTES_ANNOTATION}": it must be the JSON of {"<namespace>/<name>": [route names]}, ` +
+        `got ${JSON.stringify(text)}. Remove the caller routes it named by hand, then the annotation`,
+    );
+  }
+  return parsed as Record<string, string[]>;
+}
+
+/**
+ * A copy of `vs` recording `names` as the caller routes of the rollout of `owner`
+ * (`namespace/name`); an empty list forgets the owner, and the annotation goes with the last
+ * one (the annotations map too, when nothing else is in it).
+ */
+export function writeCallerRoutes(
+  vs: VirtualService,
+  owner: string,
+  names: readonly string[],
+): VirtualService {
+  const record = { ...readCallerRoutes(vs) };
+  delete record[owner];
+  if (names.length > 0) record[owner] = [...names];
+  const next = structuredClone(vs);
+  const annotations: Annotations = { ...next.metadata.annotations };
+  if (Object.keys(record).length > 0) {
+    annotations[CALLER_ROUTES_ANNOTATION] = JSON.stringify(record);
+  } else {
+    delete annotations[CALLER_ROUTES_ANNOTATION];
+  }
+  if (Object.keys(annotations).length > 0) next.metadata.annotations = annotations;
+  else delete next.metadata.annotations;
+  return next;
+}
+
+/** A copy of `vs` without the http routes named `names`; names not present are skipped. */
+export function withoutRoutes(vs: VirtualService, names: readonly string[]): VirtualService {
+  const next = structuredClone(vs);
+  const http = next.spec.http;
+  if (http === undefined || names.length === 0) return next;
+  next.spec.http = http.filter((route) => route.name === undefined || !names.includes(route.name));
+  return next;
+}
+
+/**
  * A copy of `vs` with the saved route back in place, byte for byte (its JSON equals the saved
- * text), and every rollout annotation removed. A user's edit to the route during the rollout is
- * undone too: restoring the original is the contract.
+ * text), the routes the rollout inserted (`addedRoutes`) removed, and every rollout annotation
+ * removed. A user's edit to the route during the rollout is undone too: restoring the original
+ * is the contract. Caller routes of dependents live on other VirtualServices: see unpinCallers.
  */
 export function restoreOriginal(vs: VirtualService, point: RestorePoint): VirtualService {
   const { index } = locateRoute(vs, point);
-  return clearState(withRoute(vs, index, savedRoute(point)));
+  const restored = withRoute(vs, index, savedRoute(point));
+  return clearState(withoutRoutes(restored, point.addedRoutes ?? []));
 }
