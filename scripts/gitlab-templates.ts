@@ -10,6 +10,7 @@ export interface GitlabInput {
   type?: 'string' | 'number' | 'boolean';
   default?: string | number | boolean;
   options?: (string | number | boolean)[];
+  regex?: string;
 }
 
 /** What differs between the three templates; everything else is shared. */
@@ -98,10 +99,14 @@ export function gitlabOnlyInputs(template: GitlabTemplate): Record<string, Gitla
   return inputs;
 }
 
+/** An empty string (not set) or a non-negative decimal: what an optional number accepts. */
+export const OPTIONAL_NUMBER_REGEX = '^(\\d+(\\.\\d+)?)?$';
+
 /**
  * The `spec: inputs` entry of one action input. GitLab has no optional number: an input without a
  * default must be given, so optional numbers and enumerations without a default become strings
- * whose empty default means "not set" (the CLI ignores empty variables).
+ * whose empty default means "not set" (the CLI ignores empty variables); a regex keeps optional
+ * numbers numeric.
  */
 export function gitlabInput(input: InputSpec, required: boolean): GitlabInput {
   const note = input.defaultNote ? ` Default: ${input.defaultNote}.` : '';
@@ -113,6 +118,7 @@ export function gitlabInput(input: InputSpec, required: boolean): GitlabInput {
   if (input.default === undefined) {
     entry.default = '';
     if (input.options) entry.options = ['', ...input.options];
+    if (input.type === 'number') entry.regex = OPTIONAL_NUMBER_REGEX;
     return entry;
   }
   withType(entry, input.type);

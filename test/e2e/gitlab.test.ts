@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { dotenvName } from '../../src/cli/dotenv.ts';
 import type { HTTPRoute } from '../../src/istio/types.ts';
@@ -18,6 +19,7 @@ import {
 } from '../helpers/gitlab-ci-local.ts';
 import { skipWithoutPrometheus } from '../helpers/sandbox.ts';
 
+const ROOT = resolve(import.meta.dirname, '../..');
 const FRONTEND_RPS = 100;
 const FAULTY = { errorRate: 0.3, latencyMs: { median: 20, p99: 100 } };
 const DOTENV = 'istio-canary.env';
@@ -192,6 +194,39 @@ describe(
     });
   },
 );
+
+describe('examples/gitlab/.gitlab-ci.yml', () => {
+  test('resolves against the templates as GitLab would: gates, serialised stages, the rollback job', async () => {
+    const example = readFileSync(join(ROOT, 'examples/gitlab/.gitlab-ci.yml'), 'utf8');
+    const remote = /remote: https:\/\/\S+\/gitlab\//g;
+    assert.equal(example.match(remote)?.length, 4);
+    const dir = createGitlabProject(example.replace(remote, 'local: gitlab/'));
+    try {
+      const jobs = Object.fromEntries((await listJobs(dir)).map((job) => [job.name, job]));
+      assert.deepEqual(Object.keys(jobs).sort(), [
+        'announce',
+        'canary-10',
+        'canary-25,50',
+        'canary-promote',
+        'canary-rollback',
+      ]);
+      assert.equal(jobs['canary-10'].when, 'on_success');
+      for (const gated of ['canary-25,50', 'canary-promote']) {
+        assert.equal(jobs[gated].when, 'manual');
+        assert.equal(jobs[gated].allow_failure, false);
+      }
+      assert.equal(jobs['canary-rollback'].when, 'manual');
+      assert.deepEqual(jobs['canary-rollback'].needs, []);
+      const preview = await runGitlabCiLocal(dir, ['--preview']);
+      assert.equal(preview.code, 0, preview.output);
+      const groups = preview.output.match(/resource_group: .+/g) ?? [];
+      assert.equal(groups.length, 4);
+      assert.equal(new Set(groups).size, 1, 'every job of the rollout shares one resource group');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 function assertPipelinePassed(run: PipelineRun, jobs: string[]): void {
   assert.equal(run.code, 0, run.output);
