@@ -319,12 +319,23 @@ function weightedDestinations(route: Obj): WeightedDestination[] {
     .filter((d) => d.host !== '' && d.weight > 0);
 }
 
-/** Where the requests of one client go, as shares of its traffic. */
-export function routeRequest(snapshot: ClusterSnapshot, request: RequestInfo): Outcome[] {
+/** The VirtualService and http route a request takes, when a VirtualService names its host. */
+interface Matched {
+  fqdn: string;
+  vs: Obj | undefined;
+  route: Obj | undefined;
+}
+
+function matchRoute(snapshot: ClusterSnapshot, request: RequestInfo): Matched {
   const fqdn = toFqdn(request.host, request.namespace);
   const vs = findVirtualService(snapshot, fqdn);
+  return { fqdn, vs, route: vs === undefined ? undefined : findHttpRoute(vs, request) };
+}
+
+/** Where the requests of one client go, as shares of its traffic. */
+export function routeRequest(snapshot: ClusterSnapshot, request: RequestInfo): Outcome[] {
+  const { fqdn, vs, route } = matchRoute(snapshot, request);
   if (vs === undefined) return destinationOutcomes(snapshot, fqdn, undefined, 1);
-  const route = findHttpRoute(vs, request);
   const destinations = route === undefined ? [] : weightedDestinations(route);
   const total = destinations.reduce((n, d) => n + d.weight, 0);
   // Envoy answers 404 "no route" when no http route matches the request.
@@ -334,4 +345,37 @@ export function routeRequest(snapshot: ClusterSnapshot, request: RequestInfo): O
   return destinations.flatMap((d) =>
     destinationOutcomes(snapshot, toFqdn(d.host, vsNamespace), d.subset, d.weight / total),
   );
+}
+
+/** Where a route copies its requests: the endpoints of the mirror destination, and how often. */
+export interface MirrorTarget {
+  /** Percent of the route's requests copied, 0-100. */
+  percent: number;
+  /** The endpoints that receive the copies; their shares sum to 1. */
+  endpoints: Extract<Outcome, { kind: 'endpoint' }>[];
+}
+
+/**
+ * The mirror of the route a request takes (`mirror` with `mirrorPercentage.value`, which Istio
+ * takes as 100 when absent), or undefined when it mirrors nothing. A mirror destination without
+ * ready pods (or unknown) gets nothing: Envoy drops the copy, and nobody reports it.
+ */
+export function mirrorRequest(
+  snapshot: ClusterSnapshot,
+  request: RequestInfo,
+): MirrorTarget | undefined {
+  const { vs, route } = matchRoute(snapshot, request);
+  const mirror = record(route?.mirror);
+  const host = text(mirror?.host);
+  if (vs === undefined || route === undefined || host === undefined) return undefined;
+  const value = record(route.mirrorPercentage)?.value;
+  const percent = typeof value === 'number' ? Math.min(100, Math.max(0, value)) : 100;
+  const outcomes = destinationOutcomes(
+    snapshot,
+    toFqdn(host, namespaceOf(vs)),
+    text(mirror?.subset),
+    1,
+  );
+  const endpoints = outcomes.filter((o) => o.kind === 'endpoint');
+  return percent > 0 && endpoints.length > 0 ? { percent, endpoints } : undefined;
 }

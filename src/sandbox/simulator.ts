@@ -7,8 +7,8 @@ import { fitLogNormal, pickCumulative, sampleLogNormal, seededRandom } from './s
 import type { LogNormal, Random } from './simulator-random.ts';
 import { IstioMetrics } from './simulator-metrics.ts';
 import type { IstioLabels, MetricSample, Series } from './simulator-metrics.ts';
-import { routeRequest, takeSnapshot } from './simulator-routing.ts';
-import type { ClusterSnapshot, Outcome, RequestInfo } from './simulator-routing.ts';
+import { mirrorRequest, routeRequest, takeSnapshot } from './simulator-routing.ts';
+import type { ClusterSnapshot, MirrorTarget, Outcome, RequestInfo } from './simulator-routing.ts';
 import { serveMetrics } from './simulator-http.ts';
 import type { MetricsServer } from './simulator-http.ts';
 import type { SandboxObjects } from './types.ts';
@@ -230,20 +230,56 @@ export class TrafficSimulator {
       if (count === 0) continue;
       // Listed once per tick, and only when someone sends: the objects may change between ticks.
       snapshot ??= takeSnapshot(this.objects);
-      this.send(client, routeRequest(snapshot, client.request), count);
+      const outcomes = routeRequest(snapshot, client.request);
+      this.send(client, outcomes, count, mirrorRequest(snapshot, client.request));
     }
   }
 
-  private send(client: Client, outcomes: Outcome[], count: number): void {
+  private send(
+    client: Client,
+    outcomes: Outcome[],
+    count: number,
+    mirror: MirrorTarget | undefined,
+  ): void {
     if (outcomes.length === 0) return;
+    const pick = this.picker(client, outcomes);
+    const shadow = mirror && this.picker(client, mirror.endpoints);
+    for (let i = 0; i < count; i++) {
+      const [outcome, series] = pick();
+      this.answer(outcome, series);
+      // A request mirrored with probability percent/100; at 100 every one, with no draw.
+      if (shadow && (mirror.percent >= 100 || this.random() * 100 < mirror.percent)) {
+        const [copy, copySeries] = shadow();
+        this.answerMirror(copy, copySeries);
+      }
+    }
+  }
+
+  /** Draws one of `outcomes` by share, with the series it writes to. */
+  private picker(client: Client, outcomes: Outcome[]): () => [Outcome, OutcomeSeries] {
     const cumulative: number[] = [];
     let total = 0;
     for (const o of outcomes) cumulative.push((total += o.share));
     const series = outcomes.map((o) => new OutcomeSeries(this.metrics, client.spec, o));
-    for (let i = 0; i < count; i++) {
+    return () => {
       const index = pickCumulative(this.random, cumulative);
-      this.answer(outcomes[index], series[index]);
-    }
+      return [outcomes[index], series[index]];
+    };
+  }
+
+  /**
+   * A mirrored copy: the mirror's sidecar counts it like any request it serves (Istio adds
+   * `-shadow` to the authority, but the destination workload reports it as its own), while the
+   * caller's sidecar never reports it, since its answer is discarded.
+   */
+  private answerMirror(outcome: Outcome, series: OutcomeSeries): void {
+    if (outcome.kind !== 'endpoint') return;
+    const behaviour = this.behaviours.get(outcome.endpoint.deployment) ?? DEFAULT_FITTED;
+    const code = this.random() < behaviour.errorRate ? 500 : 200;
+    IstioMetrics.observe(
+      series.get('destination', code),
+      sampleLogNormal(this.random, behaviour.latency),
+    );
   }
 
   private answer(outcome: Outcome, series: OutcomeSeries): void {
