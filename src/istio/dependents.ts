@@ -1,0 +1,198 @@
+/**
+ * Dependent services (`dependents`): when `frontend` v2 must only talk to `backend` v2, the
+ * rollout of `frontend` also inserts a caller route into `backend`'s VirtualService that sends
+ * requests from the canary's pods (matched by `sourceLabels`) to `backend`'s canary subset.
+ * The route is recorded on that VirtualService under the rolled-out one's name, so its rollback
+ * or promote removes it again, exactly.
+ */
+import { parse } from 'yaml';
+import { UserError } from '../errors.ts';
+import { deriveRoute, derivedRouteName, placeBefore, userView } from './added-routes.ts';
+import { andMatches } from './match.ts';
+import { clearMirror } from './mirror.ts';
+import { isDns1123Label, isDns1123Subdomain, objectLabel } from './names.ts';
+import { findTargetRoute, routeLabel, setCanaryWeight } from './route.ts';
+import {
+  readCallerRoutes,
+  readRestorePoint,
+  readState,
+  userRouteIndex,
+  withoutRoutes,
+  writeCallerRoutes,
+} from './state.ts';
+import type { HTTPRoute, VirtualService } from './types.ts';
+
+/** The suffix of a caller route's name: `primary-canary-callers`, `http-0-canary-callers`. */
+export const CALLER_SUFFIX = 'canary-callers';
+
+/** One entry of the `dependents` input. */
+export interface DependentSpec {
+  /** Name of the other VirtualService. */
+  virtualService: string;
+  /** Its namespace; the rolled-out VirtualService's namespace when absent. */
+  namespace?: string;
+  /** Subset of its host the callers reach today. */
+  stableSubset: string;
+  /** Subset the canary's calls must reach. */
+  canarySubset: string;
+  /** Name of its http route to pin; when absent, the one route to `stableSubset`. */
+  route?: string;
+}
+
+/** How the caller route of one dependent is written. */
+export interface PinOptions {
+  /** The rolled-out VirtualService, `namespace/name`: the owner of the caller route. */
+  owner: string;
+  dependent: DependentSpec;
+  /** Pod labels that only the canary's pods carry, e.g. `{ app: frontend, version: v2 }`. */
+  sourceLabels: Record<string, string>;
+}
+
+const FORM =
+  'a YAML list of {virtual-service, stable-subset, canary-subset, route?, namespace?}, e.g. ' +
+  '`- {virtual-service: backend, stable-subset: v1, canary-subset: v2}`';
+const KEYS: Record<string, keyof DependentSpec> = {
+  'virtual-service': 'virtualService',
+  namespace: 'namespace',
+  'stable-subset': 'stableSubset',
+  'canary-subset': 'canarySubset',
+  route: 'route',
+};
+
+/**
+ * Parses the `dependents` input. Empty text means none. Names are checked as Kubernetes and
+ * Istio check them, each VirtualService may appear once, and errors point at the item.
+ */
+export function parseDependents(text: string): DependentSpec[] {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (error) {
+    const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new UserError(`Input "dependents" is not valid YAML (${why}); expected ${FORM}`);
+  }
+  if (doc === null || doc === undefined) return [];
+  if (!Array.isArray(doc)) throw new UserError(`Input "dependents" must be ${FORM}`);
+  const specs = doc.map((item: unknown, i) => parseItem(item, i + 1));
+  const seen = new Set<string>();
+  specs.forEach((spec, i) => {
+    const key = `${spec.namespace ?? ''}/${spec.virtualService}`;
+    if (seen.has(key)) {
+      throw new UserError(
+        `Input "dependents", item ${i + 1}: VirtualService "${spec.virtualService}" is listed twice`,
+      );
+    }
+    seen.add(key);
+  });
+  return specs;
+}
+
+function parseItem(item: unknown, position: number): DependentSpec {
+  const fail = (why: string): never => {
+    throw new UserError(`Input "dependents", item ${position}: ${why}; expected ${FORM}`);
+  };
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    return fail('expected a mapping');
+  }
+  const fields = item as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter((key) => !(key in KEYS));
+  if (unknown.length > 0) fail(`unknown field ${unknown.join(', ')}`);
+  const spec: Partial<DependentSpec> = {};
+  for (const [key, field] of Object.entries(KEYS)) {
+    const value = fields[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value === '') fail(`${key} must be a non-empty string`);
+    spec[field] = value as string;
+  }
+  const name = (key: string, value: string | undefined, label: boolean): void => {
+    if (value === undefined) return void fail(`${key} is required`);
+    if (!(label ? isDns1123Label(value) : isDns1123Subdomain(value))) {
+      fail(
+        `${key} must be a DNS-1123 ${label ? 'label' : 'subdomain'}, got ${JSON.stringify(value)}`,
+      );
+    }
+  };
+  name('virtual-service', spec.virtualService, false);
+  name('stable-subset', spec.stableSubset, true);
+  name('canary-subset', spec.canarySubset, true);
+  if (spec.namespace !== undefined) name('namespace', spec.namespace, true);
+  if (spec.stableSubset === spec.canarySubset) {
+    fail(`stable-subset and canary-subset are both "${spec.stableSubset}"`);
+  }
+  return spec as DependentSpec;
+}
+
+/** The caller route's name for a target at `userIndex` among the user's routes. */
+export function callerRouteName(target: HTTPRoute, userIndex: number): string {
+  return derivedRouteName(target, userIndex, CALLER_SUFFIX);
+}
+
+/**
+ * The caller route: `target` (the dependent's targeted route) with its name replaced, its match
+ * AND-ed with `sourceLabels`, and every request sent to the canary subset (one destination, the
+ * target's stable destination with the canary subset). Other fields are kept.
+ */
+export function callerRoute(
+  target: HTTPRoute,
+  targetIndex: number,
+  opts: { name: string; host: string; sourceLabels: Record<string, string> } & Pick<
+    DependentSpec,
+    'stableSubset' | 'canarySubset'
+  >,
+): HTTPRoute {
+  if (Object.keys(opts.sourceLabels).length === 0) {
+    throw new RangeError('a caller route needs at least one source label');
+  }
+  const what = `the canary's source labels with the match of route ${routeLabel(target, targetIndex)}`;
+  const match = andMatches([{ sourceLabels: { ...opts.sourceLabels } }], target.match, what);
+  return setCanaryWeight(target, deriveRoute(target, opts.name, match), { ...opts, weight: 100 });
+}
+
+/**
+ * A copy of the dependent VirtualService `vs` with the caller route of `opts.owner` inserted
+ * right before its targeted route (or updated in place on a re-run) and recorded in its
+ * caller-routes annotation. The target is found among the user's routes, so routes this or
+ * another rollout inserted never count as candidates.
+ */
+export function pinCallers(vs: VirtualService, opts: PinOptions): VirtualService {
+  const previous = readCallerRoutes(vs)[opts.owner] ?? [];
+  const own = readRestorePoint(vs)?.addedRoutes ?? [];
+  const { view, toReal } = userView(vs, own);
+  const { dependent } = opts;
+  const target = findTargetRoute(view, {
+    route: dependent.route,
+    stableSubset: dependent.stableSubset,
+    canarySubset: dependent.canarySubset,
+  });
+  const realIndex = toReal(target.index);
+  const userIndex = userRouteIndex(vs, realIndex, own);
+  // A mirror the dependent's own rollout set on its target is not the user's: not copied.
+  const base = clearMirror(target.route, readState(vs)?.mirror);
+  const route = callerRoute(base, userIndex, {
+    name: callerRouteName(target.route, userIndex),
+    host: target.host,
+    stableSubset: dependent.stableSubset,
+    canarySubset: dependent.canarySubset,
+    sourceLabels: opts.sourceLabels,
+  });
+  const placed = placeBefore(vs, realIndex, route, previous);
+  return writeCallerRoutes(placed.vs, opts.owner, [route.name ?? '']);
+}
+
+/**
+ * A copy of `vs` without the caller routes of `owner` and their record: byte for byte what it
+ * was before pinCallers when nothing else changed. Without a record it is an unchanged copy.
+ */
+export function unpinCallers(vs: VirtualService, owner: string): VirtualService {
+  const names = readCallerRoutes(vs)[owner];
+  if (names === undefined) return structuredClone(vs);
+  return writeCallerRoutes(withoutRoutes(vs, names), owner, []);
+}
+
+/** `namespace/name`, the key a caller route's owner is recorded under. */
+export function ownerKey(vs: VirtualService): string {
+  if (!vs.metadata.namespace) {
+    throw new RangeError(`${objectLabel('VirtualService', vs.metadata)} has no namespace`);
+  }
+  return `${vs.metadata.namespace}/${vs.metadata.name}`;
+}
