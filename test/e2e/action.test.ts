@@ -92,8 +92,13 @@ describe(
       assert.equal(run.outputs.result, 'rolled-back');
       assert.ok(run.elapsedMs < 30_000, `rolled back after ${run.elapsedMs} ms of a 60 s watch`);
       assertRestored(vs());
-      assert.match(run.stdout, /success rate/i);
+      // Rolled back by the sequential judge (the default), in one sentence with its evidence.
+      assert.match(
+        run.stdout,
+        /v2 errors \d+, v1 none \(\d+ of \d+ vs 0 of \d+\), p [<=] [\d.]+: rolled back/,
+      );
       assert.match(run.summary, /rolled back/i);
+      assert.match(run.summary, /### Sequential analysis/);
       const restore = /Route restored in \| ([\d.]+) s/.exec(run.summary);
       console.log(
         `breach seen -> route restored: ${restore?.[1] ?? '?'} s; job ${run.elapsedMs} ms`,
