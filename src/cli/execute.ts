@@ -1,0 +1,100 @@
+import { hostname } from 'node:os';
+import { systemClock } from '../clock.ts';
+import type { Settings } from '../config/settings.ts';
+import { UserError } from '../errors.ts';
+import { createCluster } from '../kube/client.ts';
+import type { Logger } from '../logger.ts';
+import { createPrometheusClient } from '../metrics/prometheus.ts';
+import { REPORT_SCHEMA, writeJsonReport } from '../report/json.ts';
+import { outputsOf } from '../report/outputs.ts';
+import type { StageReport } from '../report/report.ts';
+import type { RolloutDeps } from '../rollout/deps.ts';
+import { runCommand, succeeded } from '../rollout/run.ts';
+import type { ParsedArgs } from './args.ts';
+import { writeDotenv } from './dotenv.ts';
+import { ACTION_ONLY } from './help.ts';
+import { terminalLogger } from './logger.ts';
+import { EXIT_FAILED, EXIT_OK, type CliIo, type Invocation } from './io.ts';
+import { inCliTerms } from './messages.ts';
+import { redact } from './secrets.ts';
+
+/**
+ * Runs a parsed invocation against the cluster: the log for people (stdout, or stderr under
+ * --output json), the report, the dotenv file. Returns 0 for success, 1 for a rolled-back or
+ * failed rollout; never throws.
+ */
+export async function execute(parsed: Invocation, io: CliIo): Promise<number> {
+  const { args, settings, secrets } = parsed;
+  const logger = terminalLogger(
+    args.output === 'json' ? io.stderr : io.stdout,
+    secrets,
+    Boolean(io.env.ISTIO_CANARY_DEBUG),
+  );
+  try {
+    for (const name of ACTION_ONLY)
+      if (args.inputs[name]) logger.warn(`--${name} is read by the GitHub Action only; ignored.`);
+    const report = await runCommand(settings, createCliDeps(settings, logger, io));
+    return await finish(report, args, io, logger, secrets);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    logger.error(inCliTerms(message, args.sources));
+    if (!(error instanceof UserError) && error instanceof Error && io.env.ISTIO_CANARY_DEBUG)
+      logger.debug(error.stack ?? '');
+    return EXIT_FAILED;
+  }
+}
+
+/** Writes the report file, the dotenv file and the result; the exit code follows the outcome. */
+async function finish(
+  report: StageReport,
+  args: ParsedArgs,
+  io: CliIo,
+  logger: Logger,
+  secrets: readonly string[],
+): Promise<number> {
+  const reportPath = await writeJsonReport(report, io.env.ISTIO_CANARY_REPORT_DIR || undefined);
+  const outputs = outputsOf(report, reportPath);
+  if (args.dotenv) await writeDotenv(args.dotenv, outputs);
+  logger.info(
+    `Result: ${report.outcome}${report.reason ? ` - ${report.reason}` : ''} (canary weight ${report.weightAfter}%; report ${reportPath}).`,
+  );
+  if (args.output === 'json') {
+    const document = { schema: REPORT_SCHEMA, ...report, outputs };
+    io.stdout(`${redact(JSON.stringify(document, null, 2), secrets)}\n`);
+  }
+  return succeeded(report) && !io.signal.aborted ? EXIT_OK : EXIT_FAILED;
+}
+
+function createCliDeps(settings: Settings, logger: Logger, io: CliIo): RolloutDeps {
+  const cluster = createCluster({
+    kubeconfig: settings.kubeconfig,
+    context: settings.context,
+    clock: systemClock,
+    logger,
+  });
+  return {
+    cluster,
+    clock: systemClock,
+    logger,
+    signal: io.signal,
+    runId: cliRunId(io.env),
+    prometheus: (s) =>
+      createPrometheusClient({
+        url: s.prometheus.url,
+        headers: s.prometheus.headers,
+        token: s.prometheus.token,
+        cluster,
+        clock: systemClock,
+        logger,
+        maxElapsedMs: Math.min(60_000, Math.max(10_000, 2 * s.intervalMs)),
+      }),
+  };
+}
+
+/** Names the job in the rollout state: GitLab's pipeline and job when there, else host and pid. */
+export function cliRunId(env: NodeJS.ProcessEnv): string {
+  if (env.ISTIO_CANARY_RUN_ID) return env.ISTIO_CANARY_RUN_ID;
+  if (env.GITLAB_CI)
+    return `gitlab:${env.CI_PROJECT_PATH ?? 'project'}/${env.CI_PIPELINE_ID ?? '?'}/${env.CI_JOB_ID ?? '?'}`;
+  return `cli:${hostname()}/${process.pid}`;
+}

@@ -1,0 +1,22 @@
+import type { Settings } from '../config/settings.ts';
+import type { ParsedArgs } from './args.ts';
+
+/** Where the CLI writes; the process's streams in production, buffers in tests. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  signal: AbortSignal;
+  version: string;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** What the command line asked for, validated, with the secrets to hide from every line printed. */
+export interface Invocation {
+  args: ParsedArgs;
+  settings: Settings;
+  secrets: string[];
+}
