@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
 
 // src/cli/index.ts
@@ -9,5 +10,7 @@ if (major < 22 || major === 22 && minor < 19) {
   );
   process.exit(2);
 }
-var { main } = await import("./chunks/process-7HF2ZIZM.js");
+var { enableCompileCache } = await import("node:module");
+enableCompileCache();
+var { main } = await import("./chunks/process-6OJ2X2I7.js");
 await main();

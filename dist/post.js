@@ -9,11 +9,14 @@ import {
   getState,
   info,
   warning
-} from "./chunks/chunk-7UDPMOKL.js";
+} from "./chunks/chunk-Z3UDUWFV.js";
 import {
-  parseSettings,
   restoreRoute
-} from "./chunks/chunk-6YJ3RHPN.js";
+} from "./chunks/chunk-ZQKCWNAV.js";
+import {
+  parseSettings
+} from "./chunks/chunk-EYAQQLTX.js";
+import "./chunks/chunk-DFXUSRPF.js";
 
 // src/github/post.ts
 async function post() {
