@@ -167,7 +167,7 @@ describe('andMatches', () => {
   it('takes exactly the requests both lists take, over a grid of requests', () => {
     const combined = andMatches(testers, target, 'x');
     const paths = ['/', '/api/orders', '/apix'];
-    const headerSets = [
+    const headerSets: Record<string, string>[] = [
       {},
       { canary: 'tester' },
       { canary: 'other' },
