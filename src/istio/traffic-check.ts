@@ -112,18 +112,23 @@ export function verifyTrafficShare(input: TrafficShareInput): TrafficShareResult
   return { ...result, sentence: sentence(input, result, observed < expected) };
 }
 
-function sentence(
-  input: TrafficShareInput,
-  result: Omit<TrafficShareResult, 'sentence'>,
-  low: boolean,
-): string {
+/** A result with requests counted, the only kind that sentence() words. */
+interface Counted {
+  verdict: TrafficShareVerdict;
+  expectedPercent: number;
+  observedPercent: number;
+  interval: { low: number; high: number };
+  requests: number;
+}
+
+function sentence(input: TrafficShareInput, result: Counted, low: boolean): string {
   const received = `the canary received ${fmt(result.observedPercent)} of ${result.requests} requests at weight ${input.configuredWeight}%`;
   const mirrored = input.mirrorPercent ? ` with ${fmt(input.mirrorPercent)} mirrored` : '';
   const expectation =
     result.expectedPercent !== input.configuredWeight
       ? ` (${fmt(result.expectedPercent)} expected)`
       : '';
-  const range = `99% interval ${fmt(result.interval!.low)} to ${fmt(result.interval!.high)}`;
+  const range = `99% interval ${fmt(result.interval.low)} to ${fmt(result.interval.high)}`;
   const head = `${capitalise(received)}${mirrored}${expectation}`;
   if (result.verdict === 'ok') return `${head}, as configured (${range}).`;
   if (result.verdict === 'low-evidence') {
@@ -144,8 +149,7 @@ function percent(fraction: number): number {
 }
 
 /** `0.4%`, `10%`, `12.5%`: one decimal, none when whole. */
-function fmt(value: number | undefined): string {
-  if (value === undefined) return 'n/a';
+function fmt(value: number): string {
   const rounded = Math.round(value * 10) / 10;
   return `${rounded}%`;
 }
