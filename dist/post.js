@@ -9,14 +9,14 @@ import {
   getState,
   info,
   warning
-} from "./chunks/chunk-Z3UDUWFV.js";
+} from "./chunks/chunk-BHXO67BE.js";
 import {
   restoreRoute
-} from "./chunks/chunk-ZQKCWNAV.js";
+} from "./chunks/chunk-ZO5ZI5VU.js";
 import {
   parseSettings
-} from "./chunks/chunk-EYAQQLTX.js";
-import "./chunks/chunk-DFXUSRPF.js";
+} from "./chunks/chunk-2WXR6GBZ.js";
+import "./chunks/chunk-3Q2Z7PIN.js";
 
 // src/github/post.ts
 async function post() {
