@@ -1,13 +1,13 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 
 /**
- * `ISTIO_CANARY_SUCCESS_RATE` for the output `success-rate`. The output `weight` shares its name
- * with the input's variable: a GitLab job that inherits this report (dotenv variables outrank the
- * job's own `variables:`) would take the earlier stage's weight, so jobs running the CLI must not
- * inherit it (`dependencies: []` or `needs: []`).
+ * `ISTIO_CANARY_OUTPUT_SUCCESS_RATE` for the output `success-rate`. Prefixed so that no output
+ * shares a name with an input's variable (`ISTIO_CANARY_WEIGHT`): GitLab lets an inherited dotenv
+ * report outrank a job's own `variables:`, so a later stage that `needs:` an earlier one would
+ * otherwise run at the earlier stage's weight.
  */
 export function dotenvName(output: string): string {
-  return `ISTIO_CANARY_${output.toUpperCase().replace(/-/g, '_')}`;
+  return `ISTIO_CANARY_OUTPUT_${output.toUpperCase().replace(/-/g, '_')}`;
 }
 
 /** The dotenv text: one NAME=value line per output; values on one line, as GitLab requires. */

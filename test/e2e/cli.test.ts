@@ -116,17 +116,17 @@ describe(
 
       const env = parseDotenv(readFileSync(dotenv, 'utf8'));
       assert.deepEqual(Object.keys(env), [
-        'ISTIO_CANARY_RESULT',
-        'ISTIO_CANARY_WEIGHT',
-        'ISTIO_CANARY_SUCCESS_RATE',
-        'ISTIO_CANARY_LATENCY',
-        'ISTIO_CANARY_REPORT',
+        'ISTIO_CANARY_OUTPUT_RESULT',
+        'ISTIO_CANARY_OUTPUT_WEIGHT',
+        'ISTIO_CANARY_OUTPUT_SUCCESS_RATE',
+        'ISTIO_CANARY_OUTPUT_LATENCY',
+        'ISTIO_CANARY_OUTPUT_REPORT',
       ]);
-      assert.equal(env.ISTIO_CANARY_RESULT, 'passed');
-      assert.equal(env.ISTIO_CANARY_WEIGHT, '10');
-      assert.equal(env.ISTIO_CANARY_SUCCESS_RATE, report.outputs['success-rate']);
-      assert.equal(env.ISTIO_CANARY_REPORT, report.outputs.report);
-      const file = JSON.parse(readFileSync(env.ISTIO_CANARY_REPORT, 'utf8')) as { outcome: string };
+      assert.equal(env.ISTIO_CANARY_OUTPUT_RESULT, 'passed');
+      assert.equal(env.ISTIO_CANARY_OUTPUT_WEIGHT, '10');
+      assert.equal(env.ISTIO_CANARY_OUTPUT_SUCCESS_RATE, report.outputs['success-rate']);
+      assert.equal(env.ISTIO_CANARY_OUTPUT_REPORT, report.outputs.report);
+      const file = JSON.parse(readFileSync(env.ISTIO_CANARY_OUTPUT_REPORT, 'utf8')) as { outcome: string };
       assert.equal(file.outcome, 'passed');
       for (const secret of [kubeToken, 'tenant-secret-42'])
         assert.ok(!(run.stdout + run.stderr).includes(secret), 'a secret was printed');

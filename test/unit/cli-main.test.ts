@@ -243,20 +243,20 @@ describe('runCli: help and version', () => {
 });
 
 describe('dotenv', () => {
-  it('names every output ISTIO_CANARY_<NAME>, one line each, on one line per value', () => {
+  it('names every output ISTIO_CANARY_OUTPUT_<NAME>, one line each, on one line per value', () => {
     const text = dotenvText({ result: 'passed', 'success-rate': '99.5', report: 'a\nb' });
     assert.equal(
       text,
-      'ISTIO_CANARY_RESULT=passed\nISTIO_CANARY_SUCCESS_RATE=99.5\nISTIO_CANARY_REPORT=a b\n',
+      'ISTIO_CANARY_OUTPUT_RESULT=passed\nISTIO_CANARY_OUTPUT_SUCCESS_RATE=99.5\nISTIO_CANARY_OUTPUT_REPORT=a b\n',
     );
     assert.deepEqual(
       OUTPUTS.map((o) => dotenvName(o.name)),
       [
-        'ISTIO_CANARY_RESULT',
-        'ISTIO_CANARY_WEIGHT',
-        'ISTIO_CANARY_SUCCESS_RATE',
-        'ISTIO_CANARY_LATENCY',
-        'ISTIO_CANARY_REPORT',
+        'ISTIO_CANARY_OUTPUT_RESULT',
+        'ISTIO_CANARY_OUTPUT_WEIGHT',
+        'ISTIO_CANARY_OUTPUT_SUCCESS_RATE',
+        'ISTIO_CANARY_OUTPUT_LATENCY',
+        'ISTIO_CANARY_OUTPUT_REPORT',
       ],
     );
   });
