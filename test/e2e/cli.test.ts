@@ -126,7 +126,9 @@ describe(
       assert.equal(env.ISTIO_CANARY_OUTPUT_WEIGHT, '10');
       assert.equal(env.ISTIO_CANARY_OUTPUT_SUCCESS_RATE, report.outputs['success-rate']);
       assert.equal(env.ISTIO_CANARY_OUTPUT_REPORT, report.outputs.report);
-      const file = JSON.parse(readFileSync(env.ISTIO_CANARY_OUTPUT_REPORT, 'utf8')) as { outcome: string };
+      const file = JSON.parse(readFileSync(env.ISTIO_CANARY_OUTPUT_REPORT, 'utf8')) as {
+        outcome: string;
+      };
       assert.equal(file.outcome, 'passed');
       for (const secret of [kubeToken, 'tenant-secret-42'])
         assert.ok(!(run.stdout + run.stderr).includes(secret), 'a secret was printed');
