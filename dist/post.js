@@ -9,14 +9,14 @@ import {
   getState,
   info,
   warning
-} from "./chunks/chunk-BHXO67BE.js";
+} from "./chunks/chunk-LO3SBMOD.js";
 import {
   restoreRoute
-} from "./chunks/chunk-ZO5ZI5VU.js";
+} from "./chunks/chunk-7QXCG5PP.js";
 import {
   parseSettings
-} from "./chunks/chunk-2WXR6GBZ.js";
-import "./chunks/chunk-3Q2Z7PIN.js";
+} from "./chunks/chunk-A2BPYIDZ.js";
+import "./chunks/chunk-WCCHFCU6.js";
 
 // src/github/post.ts
 async function post() {

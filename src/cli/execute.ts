@@ -1,14 +1,10 @@
 import { hostname } from 'node:os';
-import { systemClock } from '../clock.ts';
-import type { Settings } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
-import { createCluster } from '../kube/client.ts';
+import { createLiveDeps } from '../live-deps.ts';
 import type { Logger } from '../logger.ts';
-import { createPrometheusClient } from '../metrics/prometheus.ts';
 import { REPORT_SCHEMA, writeJsonReport } from '../report/json.ts';
 import { outputsOf } from '../report/outputs.ts';
 import type { StageReport } from '../report/report.ts';
-import type { RolloutDeps } from '../rollout/deps.ts';
 import { runCommand, succeeded } from '../rollout/run.ts';
 import type { ParsedArgs } from './args.ts';
 import { writeDotenv } from './dotenv.ts';
@@ -16,7 +12,7 @@ import { ACTION_ONLY } from './help.ts';
 import { terminalLogger } from './logger.ts';
 import { EXIT_FAILED, EXIT_OK, type CliIo, type Invocation } from './io.ts';
 import { inCliTerms } from './messages.ts';
-import { redact } from './secrets.ts';
+import { redact } from '../config/secrets.ts';
 
 /**
  * Runs a parsed invocation against the cluster: the log for people (stdout, or stderr under
@@ -33,7 +29,10 @@ export async function execute(parsed: Invocation, io: CliIo): Promise<number> {
   try {
     for (const name of ACTION_ONLY)
       if (args.inputs[name]) logger.warn(`--${name} is read by the GitHub Action only; ignored.`);
-    const report = await runCommand(settings, createCliDeps(settings, logger, io));
+    const report = await runCommand(
+      settings,
+      createLiveDeps({ settings, logger, signal: io.signal, runId: cliRunId(io.env) }),
+    );
     return await finish(report, args, io, logger, secrets);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -63,32 +62,6 @@ async function finish(
     io.stdout(`${redact(JSON.stringify(document, null, 2), secrets)}\n`);
   }
   return succeeded(report) && !io.signal.aborted ? EXIT_OK : EXIT_FAILED;
-}
-
-function createCliDeps(settings: Settings, logger: Logger, io: CliIo): RolloutDeps {
-  const cluster = createCluster({
-    kubeconfig: settings.kubeconfig,
-    context: settings.context,
-    clock: systemClock,
-    logger,
-  });
-  return {
-    cluster,
-    clock: systemClock,
-    logger,
-    signal: io.signal,
-    runId: cliRunId(io.env),
-    prometheus: (s) =>
-      createPrometheusClient({
-        url: s.prometheus.url,
-        headers: s.prometheus.headers,
-        token: s.prometheus.token,
-        cluster,
-        clock: systemClock,
-        logger,
-        maxElapsedMs: Math.min(60_000, Math.max(10_000, 2 * s.intervalMs)),
-      }),
-  };
 }
 
 /** Names the job in the rollout state: GitLab's pipeline and job when there, else host and pid. */

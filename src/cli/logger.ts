@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.ts';
-import { redact } from './secrets.ts';
+import { redact } from '../config/secrets.ts';
 
 /** Plain lines for a terminal or a CI log; groups as headings; secrets replaced with ***. */
 export function terminalLogger(

@@ -7,7 +7,7 @@ import { helpText } from './help.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIo, type Invocation } from './io.ts';
 import { kubeconfigInput } from './kubeconfig.ts';
 import { inCliTerms } from './messages.ts';
-import { cleanSecrets, inputSecrets, kubeconfigSecrets, redact } from './secrets.ts';
+import { cleanSecrets, inputSecrets, kubeconfigSecrets, redact } from '../config/secrets.ts';
 
 export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIo, type Invocation } from './io.ts';
 

@@ -1,10 +1,9 @@
 import * as core from '@actions/core';
-import { systemClock } from '../clock.ts';
 import { parseSettings, type Settings } from '../config/settings.ts';
+import { inputSecrets, kubeconfigSecrets } from '../config/secrets.ts';
 import { INPUTS } from '../config/inputs.ts';
 import { UserError } from '../errors.ts';
-import { createCluster } from '../kube/client.ts';
-import { createPrometheusClient } from '../metrics/prometheus.ts';
+import { createLiveDeps } from '../live-deps.ts';
 import { writeJsonReport } from '../report/json.ts';
 import { outputsOf } from '../report/outputs.ts';
 import type { StageReport } from '../report/report.ts';
@@ -57,29 +56,7 @@ export async function run(): Promise<void> {
 
 /** Cluster and Prometheus clients on the real clock, logging to the runner. */
 export function createDeps(settings: Settings, signal: AbortSignal, runId: string): RolloutDeps {
-  const cluster = createCluster({
-    kubeconfig: settings.kubeconfig,
-    context: settings.context,
-    clock: systemClock,
-    logger: actionsLogger,
-  });
-  return {
-    cluster,
-    clock: systemClock,
-    logger: actionsLogger,
-    signal,
-    runId,
-    prometheus: (s) =>
-      createPrometheusClient({
-        url: s.prometheus.url,
-        headers: s.prometheus.headers,
-        token: s.prometheus.token,
-        cluster,
-        clock: systemClock,
-        logger: actionsLogger,
-        maxElapsedMs: Math.min(60_000, Math.max(10_000, 2 * s.intervalMs)),
-      }),
-  };
+  return createLiveDeps({ settings, logger: actionsLogger, signal, runId });
 }
 
 async function publish(settings: Settings, report: StageReport): Promise<void> {
@@ -121,17 +98,17 @@ async function postStatus(token: string, report: StageReport): Promise<void> {
   });
 }
 
-/** Masks every secret input, line by line (the runner masks whole lines of a multi-line value). */
+/**
+ * Masks the secret inputs and the credentials inside the kubeconfig (not its every line: masking
+ * "kind: Config" or a cluster name would garble the whole log). Base64 content is masked whole.
+ */
 function maskSecrets(): void {
-  for (const input of INPUTS.filter((i) => i.secret)) {
-    const value = core.getInput(input.name);
-    if (!value) continue;
-    core.setSecret(value);
-    for (const line of value.split(/\r?\n/)) {
-      const secret = input.name === 'prometheus-headers' ? line.replace(/^[^:]*:\s*/, '') : line;
-      if (secret.trim().length >= 4) core.setSecret(secret.trim());
-    }
-  }
+  const inputs = Object.fromEntries(
+    INPUTS.filter((i) => i.secret).map((i) => [i.name, core.getInput(i.name)]),
+  );
+  const kubeconfig = inputs.kubeconfig || undefined;
+  for (const secret of [...inputSecrets(inputs), ...kubeconfigSecrets(kubeconfig, process.env)])
+    core.setSecret(secret);
 }
 
 /** A user error is its message; anything else keeps its stack in the debug log. */

@@ -56,6 +56,15 @@ describe(
       assert.ok(Number(first.outputs['success-rate']) >= 99, first.outputs['success-rate']);
       assert.deepEqual(weights(primary()), { v1: 90, v2: 10 });
       assert.match(first.stdout, /PASS/);
+      const token = /token: (\S+)/.exec(sandbox.kubeconfig)![1];
+      assert.ok(
+        first.stdout.includes(`::add-mask::${token}`),
+        'the kubeconfig token is registered as a secret',
+      );
+      assert.ok(
+        !first.stdout.includes('::add-mask::kind: Config'),
+        'plain kubeconfig lines are not masked',
+      );
       assert.match(first.summary, /primary/);
 
       const second = await runAction('main', {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { terminalLogger } from '../../src/cli/logger.ts';
-import { cleanSecrets, inputSecrets, kubeconfigSecrets, redact } from '../../src/cli/secrets.ts';
+import { cleanSecrets, inputSecrets, kubeconfigSecrets, redact } from '../../src/config/secrets.ts';
 
 const KUBECONFIG = `apiVersion: v1
 kind: Config

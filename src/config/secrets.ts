@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { INPUTS } from '../config/inputs.ts';
+import { INPUTS } from './inputs.ts';
 
 /** Shorter values are not redacted: replacing two letters everywhere would garble the log. */
 const MIN_SECRET_LENGTH = 4;
