@@ -145,7 +145,7 @@ describe(
       assert.ok(run.elapsedMs < 30_000, `rolled back after ${run.elapsedMs} ms of a 60 s watch`);
       assert.match(run.stdout, /\] w=20% .*FAIL/);
       assert.match(run.stdout, /Result: rolled-back/);
-      assert.equal(parseDotenv(readFileSync(dotenv, 'utf8')).ISTIO_CANARY_RESULT, 'rolled-back');
+      assert.equal(parseDotenv(readFileSync(dotenv, 'utf8')).ISTIO_CANARY_OUTPUT_RESULT, 'rolled-back');
       assertRestored(vs());
     });
 
