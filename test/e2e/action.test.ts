@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
@@ -108,9 +109,13 @@ describe(
       );
       assert.match(run.summary, /rolled back/i);
       assert.match(run.summary, /### Sequential analysis/);
-      const restore = /Route restored in \| ([\d.]+) s/.exec(run.summary);
+      assert.match(run.summary, /\*\*Route restored in\*\* \| [\d.]+ s after the breach/);
+      const report = JSON.parse(readFileSync(run.outputs.report, 'utf8')) as {
+        restoreSeconds: number;
+      };
+      assert.ok(report.restoreSeconds < 5, `restored ${report.restoreSeconds} s after the breach`);
       console.log(
-        `breach seen -> route restored: ${restore?.[1] ?? '?'} s; job ${run.elapsedMs} ms`,
+        `breach seen -> route restored: ${(report.restoreSeconds * 1000).toFixed(0)} ms; job ${run.elapsedMs} ms`,
       );
     });
 
