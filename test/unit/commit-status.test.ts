@@ -9,42 +9,18 @@ import {
 import { MemoryLogger } from '../../src/logger.ts';
 import type { CheckResult } from '../../src/metrics/types.ts';
 import type { StageReport } from '../../src/report/report.ts';
+import { checkResult, stageReport } from '../fixtures/reports.ts';
 import { start } from '../helpers/github-api-double.ts';
 import type { GitHubApiDouble } from '../helpers/github-api-double.ts';
 
 const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 
 function check(overrides: Partial<CheckResult> = {}): CheckResult {
-  return {
-    elapsedMs: 60_000,
-    weight: 10,
-    verdict: 'pass',
-    canary: { requests: 312, errors: 1, successRate: 99.68, latencyMs: 84.2 },
-    stable: { requests: 2790, errors: 3, successRate: 99.9, latencyMs: 80 },
-    custom: [],
-    reasons: [],
-    ...overrides,
-  };
+  return checkResult({ elapsedMs: 60_000, ...overrides });
 }
 
 function report(overrides: Partial<StageReport> = {}): StageReport {
-  return {
-    command: 'step',
-    outcome: 'passed',
-    namespace: 'shop',
-    virtualService: 'reviews',
-    route: 'http[0]',
-    host: 'reviews',
-    stableSubset: 'v1',
-    canarySubset: 'v2',
-    weightBefore: 0,
-    weightAfter: 10,
-    weights: [10],
-    startedAt: '2025-01-02T03:04:05.000Z',
-    finishedAt: '2025-01-02T03:09:05.000Z',
-    checks: [check()],
-    ...overrides,
-  };
+  return stageReport({ finishedAt: '2025-01-02T03:09:05.000Z', checks: [check()], ...overrides });
 }
 
 void describe('commitStatusFor', () => {

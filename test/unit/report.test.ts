@@ -13,41 +13,11 @@ import {
   formatPercent,
 } from '../../src/report/log-line.ts';
 import { latestFigures } from '../../src/report/report.ts';
-import type { StageReport } from '../../src/report/report.ts';
 import { cell, renderSummary } from '../../src/report/summary.ts';
+import { checkResult, stageReport } from '../fixtures/reports.ts';
 
-function check(overrides: Partial<CheckResult> = {}): CheckResult {
-  return {
-    elapsedMs: 90_000,
-    weight: 10,
-    verdict: 'pass',
-    canary: { requests: 312, errors: 1, successRate: 99.68, latencyMs: 84.2 },
-    stable: { requests: 2790, errors: 3, successRate: 99.9, latencyMs: 80 },
-    custom: [],
-    reasons: [],
-    ...overrides,
-  };
-}
-
-function report(overrides: Partial<StageReport> = {}): StageReport {
-  return {
-    command: 'step',
-    outcome: 'passed',
-    namespace: 'shop',
-    virtualService: 'reviews',
-    route: 'http[0]',
-    host: 'reviews',
-    stableSubset: 'v1',
-    canarySubset: 'v2',
-    weightBefore: 0,
-    weightAfter: 10,
-    weights: [10],
-    startedAt: '2025-01-02T03:04:05.000Z',
-    finishedAt: '2025-01-02T03:09:05.123Z',
-    checks: [],
-    ...overrides,
-  };
-}
+const check = checkResult;
+const report = stageReport;
 
 const noData = (elapsedMs: number): CheckResult =>
   check({
