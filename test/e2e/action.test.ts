@@ -3,13 +3,12 @@ import { readFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import type { HTTPRoute } from '../../src/istio/types.ts';
-import { backendVirtualService, SHOP, shopClients } from '../../src/sandbox/fixtures.ts';
+import { backendVirtualService, SHOP } from '../../src/sandbox/fixtures.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
-import { DEFAULT_BEHAVIOUR } from '../../src/sandbox/simulator.ts';
 import { runAction, type ActionRun } from '../helpers/action-runner.ts';
 import { start as startGithubApi } from '../helpers/github-api-double.ts';
 import { skipWithoutPrometheus } from '../helpers/sandbox.ts';
+import { assertRestored, backendVs, primaryRoute, resetShop, weights } from '../helpers/shop.ts';
 
 const FRONTEND_RPS = 100;
 const FAULTY = { errorRate: 0.3, latencyMs: { median: 20, p99: 100 } };
@@ -34,17 +33,10 @@ describe(
       await waitForTraffic(sandbox);
     });
     after(() => sandbox?.stop());
-    beforeEach(() => {
-      sandbox.api.put(backendVirtualService());
-      sandbox.simulator.setBehaviour('backend-v2', DEFAULT_BEHAVIOUR);
-      sandbox.simulator.setClients(shopClients(FRONTEND_RPS));
-    });
+    beforeEach(() => resetShop(sandbox, FRONTEND_RPS));
 
-    const vs = () =>
-      sandbox.api.get('virtualservices', SHOP, 'backend') as unknown as ReturnType<
-        typeof backendVirtualService
-      >;
-    const primary = () => vs().spec.http.find((r) => r.name === 'primary')!;
+    const vs = () => backendVs(sandbox);
+    const primary = () => primaryRoute(sandbox);
     const writes = () => sandbox.api.requests.filter((r) => r.method !== 'GET').length;
 
     test('a healthy canary goes 10% -> 50% -> promote', async () => {
@@ -374,29 +366,6 @@ describe('Istio API versions', () => {
 
 function assertPassed(run: ActionRun): void {
   assert.equal(run.code, 0, `exit ${run.code}\n${run.stdout}\n${run.stderr}`);
-}
-
-function assertRestored(current: {
-  spec: unknown;
-  metadata: { labels?: unknown; annotations?: unknown };
-}): void {
-  const original = backendVirtualService() as {
-    spec: unknown;
-    metadata: { labels: unknown; annotations: unknown };
-  };
-  assert.equal(
-    JSON.stringify(current.spec),
-    JSON.stringify(original.spec),
-    'spec restored byte for byte',
-  );
-  assert.deepEqual(current.metadata.labels, original.metadata.labels);
-  assert.deepEqual(current.metadata.annotations, original.metadata.annotations);
-}
-
-function weights(route: HTTPRoute): Record<string, number> {
-  return Object.fromEntries(
-    (route.route ?? []).map((d) => [d.destination.subset ?? 'host', d.weight ?? 100]),
-  );
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {

@@ -4,12 +4,10 @@ import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import type { HTTPRoute } from '../../src/istio/types.ts';
-import { backendVirtualService, SHOP, shopClients } from '../../src/sandbox/fixtures.ts';
 import { waitForSeries } from '../../src/sandbox/prometheus.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
-import { DEFAULT_BEHAVIOUR } from '../../src/sandbox/simulator.ts';
 import { skipWithoutPrometheus } from '../helpers/sandbox.ts';
+import { assertRestored, backendVs, primaryRoute, resetShop, weights } from '../helpers/shop.ts';
 
 const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
 const FRONTEND_RPS = 100;
@@ -61,17 +59,10 @@ describe(
       await sandbox?.stop();
       if (workdir) rmSync(workdir, { recursive: true, force: true });
     });
-    beforeEach(() => {
-      sandbox.api.put(backendVirtualService());
-      sandbox.simulator.setBehaviour('backend-v2', DEFAULT_BEHAVIOUR);
-      sandbox.simulator.setClients(shopClients(FRONTEND_RPS));
-    });
+    beforeEach(() => resetShop(sandbox, FRONTEND_RPS));
 
-    const vs = () =>
-      sandbox.api.get('virtualservices', SHOP, 'backend') as unknown as ReturnType<
-        typeof backendVirtualService
-      >;
-    const primary = () => vs().spec.http.find((r) => r.name === 'primary')!;
+    const vs = () => backendVs(sandbox);
+    const primary = () => primaryRoute(sandbox);
     const cli = (args: string[], options: CliOptions = {}) =>
       runCli(args, { ...options, env: { ISTIO_CANARY_REPORT_DIR: workdir, ...options.env } });
 
@@ -145,7 +136,10 @@ describe(
       assert.ok(run.elapsedMs < 30_000, `rolled back after ${run.elapsedMs} ms of a 60 s watch`);
       assert.match(run.stdout, /\] w=20% .*FAIL/);
       assert.match(run.stdout, /Result: rolled-back/);
-      assert.equal(parseDotenv(readFileSync(dotenv, 'utf8')).ISTIO_CANARY_OUTPUT_RESULT, 'rolled-back');
+      assert.equal(
+        parseDotenv(readFileSync(dotenv, 'utf8')).ISTIO_CANARY_OUTPUT_RESULT,
+        'rolled-back',
+      );
       assertRestored(vs());
     });
 
@@ -336,27 +330,4 @@ function parseDotenv(text: string): Record<string, string> {
     values[line.slice(0, eq)] = line.slice(eq + 1);
   }
   return values;
-}
-
-function weights(route: HTTPRoute): Record<string, number> {
-  return Object.fromEntries(
-    (route.route ?? []).map((d) => [d.destination.subset ?? 'host', d.weight ?? 100]),
-  );
-}
-
-function assertRestored(current: {
-  spec: unknown;
-  metadata: { labels?: unknown; annotations?: unknown };
-}): void {
-  const original = backendVirtualService() as {
-    spec: unknown;
-    metadata: { labels: unknown; annotations: unknown };
-  };
-  assert.equal(
-    JSON.stringify(current.spec),
-    JSON.stringify(original.spec),
-    'spec restored byte for byte',
-  );
-  assert.deepEqual(current.metadata.labels, original.metadata.labels);
-  assert.deepEqual(current.metadata.annotations, original.metadata.annotations);
 }

@@ -3,11 +3,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { dotenvName } from '../../src/cli/dotenv.ts';
-import type { HTTPRoute } from '../../src/istio/types.ts';
-import { backendVirtualService, SHOP, shopClients } from '../../src/sandbox/fixtures.ts';
+import { backendVirtualService } from '../../src/sandbox/fixtures.ts';
 import { waitForSeries } from '../../src/sandbox/prometheus.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
-import { DEFAULT_BEHAVIOUR } from '../../src/sandbox/simulator.ts';
 import {
   createGitlabProject,
   dotenvReport,
@@ -18,6 +16,7 @@ import {
   type PipelineRun,
 } from '../helpers/gitlab-ci-local.ts';
 import { skipWithoutPrometheus } from '../helpers/sandbox.ts';
+import { assertRestored, backendVs, primaryRoute, resetShop, weights } from '../helpers/shop.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const FRONTEND_RPS = 100;
@@ -75,17 +74,10 @@ describe(
       await sandbox?.stop();
       for (const dir of projects) rmSync(dir, { recursive: true, force: true });
     });
-    beforeEach(() => {
-      sandbox.api.put(backendVirtualService());
-      sandbox.simulator.setBehaviour('backend-v2', DEFAULT_BEHAVIOUR);
-      sandbox.simulator.setClients(shopClients(FRONTEND_RPS));
-    });
+    beforeEach(() => resetShop(sandbox, FRONTEND_RPS));
 
-    const vs = () =>
-      sandbox.api.get('virtualservices', SHOP, 'backend') as unknown as ReturnType<
-        typeof backendVirtualService
-      >;
-    const primary = () => vs().spec.http.find((r) => r.name === 'primary')!;
+    const vs = () => backendVs(sandbox);
+    const primary = () => primaryRoute(sandbox);
     const project = (duration: string, variables: Record<string, CiVariable>): string => {
       const dir = createGitlabProject(pipeline(duration), variables);
       projects.push(dir);
@@ -231,24 +223,4 @@ describe('examples/gitlab/.gitlab-ci.yml', () => {
 function assertPipelinePassed(run: PipelineRun, jobs: string[]): void {
   assert.equal(run.code, 0, run.output);
   for (const job of jobs) assert.match(run.output, new RegExp(`PASS\\s+${job}\\b`), run.output);
-}
-
-function assertRestored(current: {
-  spec: unknown;
-  metadata: { labels?: unknown; annotations?: unknown };
-}): void {
-  const original = backendVirtualService();
-  assert.equal(
-    JSON.stringify(current.spec),
-    JSON.stringify(original.spec),
-    'spec restored exactly',
-  );
-  assert.deepEqual(current.metadata.labels, original.metadata.labels);
-  assert.deepEqual(current.metadata.annotations, original.metadata.annotations);
-}
-
-function weights(route: HTTPRoute): Record<string, number> {
-  return Object.fromEntries(
-    (route.route ?? []).map((d) => [d.destination.subset ?? 'host', d.weight ?? 100]),
-  );
 }

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import type { HTTPRoute } from '../../src/istio/types.ts';
+import { backendVirtualService, SHOP, shopClients } from '../../src/sandbox/fixtures.ts';
+import type { Sandbox } from '../../src/sandbox/sandbox.ts';
+import { DEFAULT_BEHAVIOUR } from '../../src/sandbox/simulator.ts';
+
+/** Puts the sandbox's shop back as a test expects to find it: original route, healthy canary. */
+export function resetShop(sandbox: Sandbox, rps: number): void {
+  sandbox.api.put(backendVirtualService());
+  sandbox.simulator.setBehaviour('backend-v2', DEFAULT_BEHAVIOUR);
+  sandbox.simulator.setClients(shopClients(rps));
+}
+
+/** The backend VirtualService as the API server holds it now. */
+export function backendVs(sandbox: Sandbox): ReturnType<typeof backendVirtualService> {
+  return sandbox.api.get('virtualservices', SHOP, 'backend') as unknown as ReturnType<
+    typeof backendVirtualService
+  >;
+}
+
+/** The route the rollouts shift. */
+export function primaryRoute(sandbox: Sandbox): HTTPRoute {
+  return backendVs(sandbox).spec.http.find((r) => r.name === 'primary')!;
+}
+
+/** The VirtualService equals the user's original: spec byte for byte, labels, annotations. */
+export function assertRestored(current: {
+  spec: unknown;
+  metadata: { labels?: unknown; annotations?: unknown };
+}): void {
+  const original = backendVirtualService();
+  assert.equal(
+    JSON.stringify(current.spec),
+    JSON.stringify(original.spec),
+    'spec restored byte for byte',
+  );
+  assert.deepEqual(current.metadata.labels, original.metadata.labels);
+  assert.deepEqual(current.metadata.annotations, original.metadata.annotations);
+}
+
+/** `{ v1: 90, v2: 10 }` for a split route; `host` for a destination without a subset. */
+export function weights(route: HTTPRoute): Record<string, number> {
+  return Object.fromEntries(
+    (route.route ?? []).map((d) => [d.destination.subset ?? 'host', d.weight ?? 100]),
+  );
+}
