@@ -51,7 +51,8 @@ export const INPUTS: readonly InputSpec[] = [
   },
   {
     name: 'virtual-service',
-    description: 'Name of the VirtualService to shift.',
+    description:
+      'Name of the VirtualService to shift; a comma or newline list (a gateway VirtualService and a mesh one for the same service) moves them all together and rolls them all back together. The first one carries the caller routes of dependents.',
     required: true,
     type: 'string',
   },
@@ -80,6 +81,18 @@ export const INPUTS: readonly InputSpec[] = [
   {
     name: 'canary-subset',
     description: 'Subset of the new version. Required for step and promote.',
+    type: 'string',
+  },
+  {
+    name: 'stable-host',
+    description:
+      'Host canaries: the Service of the running version (e.g. app-stable), for teams that run two Services instead of two subsets. Give it with canary-host, instead of stable-subset and canary-subset.',
+    type: 'string',
+  },
+  {
+    name: 'canary-host',
+    description:
+      'Host canaries: the Service of the new version (e.g. app-canary). Give it with stable-host, instead of stable-subset and canary-subset.',
     type: 'string',
   },
   {
@@ -181,6 +194,31 @@ export const INPUTS: readonly InputSpec[] = [
     description: 'What a watch with too little canary traffic means: fail (roll back) or pass.',
     default: 'fail',
     options: ['fail', 'pass'],
+    type: 'string',
+  },
+  {
+    name: 'canary-match',
+    description:
+      'Tester route: a YAML list of Istio HTTPMatchRequest entries (e.g. "- headers: {canary: {exact: tester}}", or a cookie regex) whose requests reach the canary at any stage. The route is inserted just before the shifted route, copying its other fields; rollback and promote remove it.',
+    type: 'string',
+  },
+  {
+    name: 'canary-match-weight',
+    description:
+      'Percent of the requests matching canary-match sent to the canary (50 = half of the testers), 1-100.',
+    default: '100',
+    type: 'number',
+  },
+  {
+    name: 'mirror-percent',
+    description:
+      "Percent of the route's requests copied to the canary (0-100, decimals allowed), whose answers are discarded: with weight 0 a canary can be watched before it serves anyone. Mirrored requests are analysed like served ones.",
+    type: 'number',
+  },
+  {
+    name: 'dependents',
+    description:
+      "YAML list of other VirtualServices whose canary the canary's own pods must call, each {virtual-service, stable-subset, canary-subset, route?, namespace?}: each gets a route matching the canary's pod labels (sourceLabels) to its canary subset. Rollback and promote undo them together.",
     type: 'string',
   },
   {

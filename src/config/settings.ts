@@ -1,6 +1,10 @@
 import { parse as parseYaml } from 'yaml';
 import { UserError } from '../errors.ts';
+import { parseDependents, type DependentSpec } from '../istio/dependents.ts';
+import { parseMirrorPercent } from '../istio/mirror.ts';
 import { assertDns1123 } from '../istio/names.ts';
+import { parseCanaryMatch, parseCanaryMatchWeight } from '../istio/testers.ts';
+import type { HTTPMatchRequest } from '../istio/types.ts';
 import { parseWeights } from '../istio/weights.ts';
 import { parseCustomMetrics, type CustomMetric } from '../metrics/custom.ts';
 import { parsePrometheusUrl } from '../metrics/prometheus.ts';
@@ -29,8 +33,10 @@ export interface Settings {
   context?: string;
   /** Namespace of the VirtualService; undefined = the context's namespace, else `default`. */
   namespace?: string;
-  /** VirtualService name. */
+  /** VirtualService name: the first of `virtualServices`, which carries the dependents. */
   virtualService: string;
+  /** Every VirtualService the stage moves together, in the order given (at least one). */
+  virtualServices: string[];
   /** Name of the http route to shift; undefined = the one route sending to the stable subset. */
   route?: string;
   /** Destination host under rollout; undefined = taken from the route. */
@@ -41,6 +47,18 @@ export interface Settings {
   stableSubset?: string;
   /** Subset of the new version (required for step and promote). */
   canarySubset?: string;
+  /** Host canaries: the Service of the running version; set together with `canaryHost`. */
+  stableHost?: string;
+  /** Host canaries: the Service of the new version; set together with `stableHost`. */
+  canaryHost?: string;
+  /** Tester route conditions (`canary-match`); undefined = no tester route. */
+  canaryMatch?: HTTPMatchRequest[];
+  /** Percent of the tester requests sent to the canary, 1-100. */
+  canaryMatchWeight: number;
+  /** Percent of the route's requests mirrored to the canary; undefined = no mirror. */
+  mirrorPercent?: number;
+  /** Other VirtualServices whose canary the canary's pods must call; empty = none. */
+  dependents: DependentSpec[];
   /** Canary weights this job walks, in order (step only). */
   weights: number[];
   /** Watch time after each weight change, ms; 0 = no watch. */
@@ -93,6 +111,9 @@ export function parseSettings(read: InputReader): Settings {
     return value === undefined || value.trim() === '' ? undefined : value.trim();
   };
   const withDefault = (name: string): string => raw(name) ?? defaultOf(name);
+  // YAML keeps its indentation: trimming the first line alone could change its structure.
+  const yaml = (name: string): string | undefined =>
+    raw(name) === undefined ? undefined : read(name);
 
   const command = oneOf('command', withDefault('command'), [
     'step',
@@ -100,24 +121,30 @@ export function parseSettings(read: InputReader): Settings {
     'rollback',
     'status',
   ]);
-  const virtualService = raw('virtual-service');
-  if (!virtualService)
+  const virtualServices = parseNameList('virtual-service', raw('virtual-service'));
+  if (virtualServices.length === 0)
     throw new UserError(
       'Input "virtual-service" is required: the name of the VirtualService to shift.',
     );
-  assertDns1123('virtual-service', virtualService, 'subdomain');
 
   const settings: Settings = {
     command,
     kubeconfig: decodeKubeconfig(read('kubeconfig')),
     context: raw('context'),
     namespace: optionalName('namespace', raw('namespace'), 'label'),
-    virtualService,
+    virtualService: virtualServices[0],
+    virtualServices,
     route: raw('route'),
     host: raw('host'),
     destinationRule: optionalName('destination-rule', raw('destination-rule'), 'subdomain'),
     stableSubset: optionalName('stable-subset', raw('stable-subset'), 'label'),
     canarySubset: optionalName('canary-subset', raw('canary-subset'), 'label'),
+    stableHost: optionalName('stable-host', raw('stable-host'), 'subdomain'),
+    canaryHost: optionalName('canary-host', raw('canary-host'), 'subdomain'),
+    canaryMatch: optional(yaml('canary-match'), parseCanaryMatch),
+    canaryMatchWeight: parseCanaryMatchWeight(withDefault('canary-match-weight')),
+    mirrorPercent: optional(raw('mirror-percent'), parseMirrorPercent),
+    dependents: optional(yaml('dependents'), parseDependents) ?? [],
     weights: [],
     durationMs: parseDuration('duration', withDefault('duration'), MAX_DURATION_MS),
     intervalMs: parseDuration('interval', withDefault('interval'), MAX_DURATION_MS),
@@ -149,7 +176,8 @@ export function parseSettings(read: InputReader): Settings {
 
 function requireForCommand(settings: Settings, weight: string | undefined): void {
   const { command } = settings;
-  if (command === 'step' || command === 'promote') {
+  checkHosts(settings);
+  if ((command === 'step' || command === 'promote') && settings.stableHost === undefined) {
     for (const name of ['stable-subset', 'canary-subset'] as const) {
       const value = name === 'stable-subset' ? settings.stableSubset : settings.canarySubset;
       if (!value) throw new UserError(`Input "${name}" is required for command "${command}".`);
@@ -168,6 +196,48 @@ function requireForCommand(settings: Settings, weight: string | undefined): void
     }
     settings.weights = parseWeights(weight);
   }
+}
+
+/**
+ * Host canaries name two Services instead of two subsets: both hosts or neither, never mixed
+ * with subsets (the route would not know which pair to split).
+ */
+function checkHosts(settings: Settings): void {
+  const { stableHost, canaryHost } = settings;
+  if (stableHost === undefined && canaryHost === undefined) return;
+  if (stableHost === undefined || canaryHost === undefined) {
+    const missing = stableHost === undefined ? 'stable-host' : 'canary-host';
+    throw new UserError(
+      `Input "${missing}" is required with "${missing === 'stable-host' ? 'canary-host' : 'stable-host'}": a host canary names both Services.`,
+    );
+  }
+  if (stableHost === canaryHost) {
+    throw new UserError(
+      `Inputs "stable-host" and "canary-host" must differ; both are "${stableHost}".`,
+    );
+  }
+  if (settings.stableSubset !== undefined || settings.canarySubset !== undefined) {
+    throw new UserError(
+      'Inputs "stable-host"/"canary-host" and "stable-subset"/"canary-subset" exclude each other: a canary is two Services or two subsets of one, not both.',
+    );
+  }
+}
+
+/**
+ * A comma or newline separated list of object names, each a DNS-1123 subdomain, none twice.
+ * Empty items (a trailing comma, a blank line) are skipped.
+ */
+export function parseNameList(input: string, text: string | undefined): string[] {
+  const names = (text ?? '')
+    .split(/[,\n]/)
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  for (const name of names) assertDns1123(input, name, 'subdomain');
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) {
+    throw new UserError(`Input "${input}" lists "${twice}" twice.`);
+  }
+  return names;
 }
 
 function defaultOf(name: string): string {
