@@ -39,6 +39,22 @@ export interface StageReport {
   canary?: { requests: number; errors: number; successRate?: number; latencyMs?: number };
   /** The sequential judge's conclusion over every weight of the job (`analysis: sequential`). */
   analysis?: AnalysisReport;
+  /** Traffic verification, one per watched weight: the canary's observed share against its weight. */
+  traffic?: TrafficReport[];
+}
+
+/** How the canary's observed share of requests compared with its weight over one watch. */
+export interface TrafficReport {
+  weight: number;
+  /** `ok`, `low-evidence` (too few requests to tell) or `mismatch`. */
+  verdict: 'ok' | 'low-evidence' | 'mismatch';
+  /** Percent expected from the weight (and mirroring), and percent observed. */
+  expectedPercent: number;
+  observedPercent?: number;
+  /** Requests counted. */
+  requests: number;
+  /** The comparison in one sentence, with the likely cause of a mismatch. */
+  sentence: string;
 }
 
 /** How the sequential judge ended the job, with the numbers behind it. */

@@ -11,13 +11,21 @@ import type { VersionSelector } from '../metrics/promql.ts';
 import { evaluateThresholds } from '../metrics/thresholds.ts';
 import type { CheckResult, CustomCheckResult, PrometheusClient } from '../metrics/types.ts';
 import { formatCheckLine } from '../report/log-line.ts';
-import type { AnalysisReport } from '../report/report.ts';
+import type { AnalysisReport, TrafficReport } from '../report/report.ts';
 import type { RolloutDeps } from './deps.ts';
+import {
+  clearMismatch,
+  mismatchReason,
+  verifyWatchShare,
+  type TrafficExpectation,
+} from './traffic.ts';
+import type { TrafficShareResult } from '../istio/traffic-check.ts';
 import { concludeAnalysis, judgeCheck, startAnalysis } from './sequential.ts';
 import type { JudgedCheck, SequentialAnalysis } from './sequential.ts';
 
 /** How one weight's watch ended. */
-export type WatchOutcome = 'passed' | 'breach' | 'no-data' | 'metrics-failed' | 'cancelled';
+export type WatchOutcome =
+  'passed' | 'breach' | 'no-data' | 'metrics-failed' | 'cancelled' | 'traffic-mismatch';
 
 export interface WatchResult {
   outcome: WatchOutcome;
@@ -32,6 +40,8 @@ export interface WatchResult {
   analysis?: SequentialAnalysis;
   /** The judge's conclusion over the job so far (sequential mode). */
   conclusion?: AnalysisReport;
+  /** The canary's observed share of requests against its weight, over this watch. */
+  traffic?: TrafficReport;
 }
 
 export interface WatchPlan {
@@ -42,6 +52,11 @@ export interface WatchPlan {
   names: { canary: string; stable: string };
   /** The judge as an earlier weight of the same job left it; a fresh one when absent. */
   analysis?: SequentialAnalysis;
+  /**
+   * Verify the canary's share of requests against the weight, given what else sends it requests
+   * (a tester route, a mirror). Absent: the watch judges the metrics only.
+   */
+  traffic?: TrafficExpectation;
 }
 
 /** What one check reads: the window's counts, the custom checks, and when. */
@@ -99,14 +114,19 @@ export async function watchWeight(
         signal,
       );
       const elapsedMs = clock.now() - started;
-      const ended = checkWindow(settings, deps, plan, loop, { window, custom, elapsedMs });
-      if (ended) return withAnalysis({ ...ended, total: windowCounts(baseline, previous) }, loop);
+      const ended =
+        checkWindow(settings, deps, plan, loop, { window, custom, elapsedMs }) ??
+        trafficMismatch(deps, plan, loop.checks);
+      if (ended) {
+        const total = windowCounts(baseline, previous);
+        return withAnalysis(withTraffic({ ...ended, total }, deps, plan), loop);
+      }
     } catch (error) {
       return withAnalysis(failed(signal, loop.checks, clock.now(), error), loop);
     }
   }
   const result = withAnalysis(
-    endOfWatch(settings, deps, plan, loop.checks, baseline, previous),
+    withTraffic(endOfWatch(settings, deps, plan, loop.checks, baseline, previous), deps, plan),
     loop,
   );
   if (result.conclusion) deps.logger.info(`Sequential analysis: ${result.conclusion.sentence}.`);
@@ -178,7 +198,52 @@ function checkWindow(
   return undefined;
 }
 
-/** The watch ran its full duration: passed, unless no check ever had enough canary requests. */
+/**
+ * Ends the watch early when the canary's share of requests is clearly not what the weight
+ * promises in every window after the warm-up: judging it further would judge the wrong traffic.
+ */
+function trafficMismatch(
+  deps: RolloutDeps,
+  plan: WatchPlan,
+  checks: CheckResult[],
+): WatchResult | undefined {
+  const mismatch = plan.traffic && clearMismatch(checks, plan.weight, plan.traffic);
+  if (!mismatch) return undefined;
+  return {
+    outcome: 'traffic-mismatch',
+    checks,
+    decidedAt: deps.clock.now(),
+    reason: mismatchReason(mismatch),
+  };
+}
+
+/** Adds the traffic verification of the watch's windows to its result, and logs it. */
+function withTraffic(result: WatchResult, deps: RolloutDeps, plan: WatchPlan): WatchResult {
+  if (!plan.traffic || result.checks.length === 0) return result;
+  const share = verifyWatchShare(result.checks, plan.weight, plan.traffic);
+  const line = `Traffic: ${share.sentence}`;
+  if (share.verdict === 'mismatch') deps.logger.warn(line);
+  else deps.logger.info(line);
+  return { ...result, traffic: trafficReport(plan.weight, share) };
+}
+
+function trafficReport(weight: number, share: TrafficShareResult): TrafficReport {
+  const report: TrafficReport = {
+    weight,
+    verdict: share.verdict,
+    expectedPercent: share.expectedPercent,
+    requests: share.requests,
+    sentence: share.sentence,
+  };
+  if (share.observedPercent !== undefined) report.observedPercent = share.observedPercent;
+  return report;
+}
+
+/**
+ * The watch ran its full duration: passed, unless the canary's share of requests was not what
+ * its weight promises (a mismatch over the whole watch), or no check ever had enough canary
+ * requests.
+ */
 function endOfWatch(
   settings: Settings,
   deps: RolloutDeps,
@@ -188,6 +253,11 @@ function endOfWatch(
   last: Snapshot,
 ): WatchResult {
   const total = windowCounts(baseline, last);
+  const share = plan.traffic && verifyWatchShare(checks, plan.weight, plan.traffic);
+  if (checks.length > 0 && share?.verdict === 'mismatch') {
+    const reason = mismatchReason(share);
+    return { outcome: 'traffic-mismatch', checks, reason, decidedAt: deps.clock.now(), total };
+  }
   if (settings.durationMs > 0 && !checks.some((c) => c.verdict !== 'no-data')) {
     const reason = `No check had the ${settings.minRequests} canary requests it needs (the canary served ${total.canary.requests} in ${Math.round(settings.durationMs / 1000)}s at weight ${plan.weight}%).`;
     if (settings.onNoData === 'fail')
