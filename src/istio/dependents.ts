@@ -46,6 +46,11 @@ export interface PinOptions {
   dependent: DependentSpec;
   /** Pod labels that only the canary's pods carry, e.g. `{ app: frontend, version: v2 }`. */
   sourceLabels: Record<string, string>;
+  /**
+   * The dependent's host whose subsets are meant, when known (from its DestinationRule): it tells
+   * the route to pin from routes of other hosts without a subset. Absent = taken from the route.
+   */
+  host?: string;
 }
 
 const FORM =
@@ -161,6 +166,7 @@ export function pinCallers(vs: VirtualService, opts: PinOptions): VirtualService
   const { dependent } = opts;
   const target = findTargetRoute(view, {
     route: dependent.route,
+    host: dependent.route === undefined ? opts.host : undefined,
     stableSubset: dependent.stableSubset,
     canarySubset: dependent.canarySubset,
   });

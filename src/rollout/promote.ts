@@ -1,92 +1,148 @@
 import type { Settings } from '../config/settings.ts';
-import { findTargetRoute, promoteRoute, withRoute } from '../istio/route.ts';
 import { UserError } from '../errors.ts';
-import { clearState, locateRoute, readState, savedRoute } from '../istio/state.ts';
-import type { HTTPRoute, VirtualService } from '../istio/types.ts';
+import { userView } from '../istio/added-routes.ts';
+import { promoteStage } from '../istio/shaped-stage.ts';
+import { promoteSplit, type CanarySides } from '../istio/split.ts';
+import { findHostTargetRoute } from '../istio/host-canary.ts';
+import { findTargetRoute, withRoute } from '../istio/route.ts';
+import { readState, type DependentRef } from '../istio/state.ts';
+import type { VirtualService } from '../istio/types.ts';
 import type { StageReport } from '../report/report.ts';
 import type { RolloutDeps } from './deps.ts';
-import { baseReport, canaryWeightOf } from './stage.ts';
-import { resolveTarget, resolveWorkloads } from './target.ts';
+import { unpinDependents } from './group.ts';
+import { baseReport } from './stage.ts';
+import { resolveSides, resolveTarget, sidePair, type SidePair, type Target } from './target.ts';
 import { updateVirtualService } from './update.ts';
 
 /**
- * The `promote` command: all traffic to the canary subset, written as one destination with the
- * original destination's fields, and the rollout state removed.
+ * The `promote` command: all traffic to the canary, written as one destination with the
+ * original destination's fields, in every VirtualService named; the routes the rollout inserted
+ * (tester routes, its mirror, the dependents' caller routes) and the rollout state removed.
  */
 export async function runPromote(settings: Settings, deps: RolloutDeps): Promise<StageReport> {
   const startedAt = deps.clock.now();
-  const canary = settings.canarySubset!;
-  const target = await deps.logger.group('Preflight', async () => {
-    const resolved = await resolveTarget(settings, deps.cluster);
-    if (resolved.state && resolved.state.canarySubset !== canary) {
-      throw new UserError(
-        `The rollout in progress on VirtualService "${settings.virtualService}" is to subset "${resolved.state.canarySubset}", not "${canary}" (input "canary-subset").`,
-      );
-    }
-    const workloads = await resolveWorkloads(deps.cluster, settings, resolved, {
-      stable: resolved.state?.stableSubset ?? settings.stableSubset!,
-      canary,
-    });
-    if (workloads.canary.readyReplicas === 0) {
-      throw new UserError(
-        `The canary subset "${canary}" has no ready pods; promoting would send all traffic nowhere.`,
-      );
-    }
-    return resolved;
-  });
-  const base = baseReport(settings, deps, target, startedAt);
-  const edit = (current: VirtualService): VirtualService | undefined => {
-    const state = readState(current);
-    const { index, route } = state ? locateRoute(current, state) : findCurrent(current, settings);
-    const original = state ? savedRoute(state) : route;
-    const host = state?.host ?? target.host;
-    const stableSubset = state?.stableSubset ?? settings.stableSubset!;
-    const promoted = promoteRoute(original, {
-      host,
-      stableSubset,
-      canarySubset: canary,
-      current: route,
-    });
-    if (!state && JSON.stringify(promoted) === JSON.stringify(route)) return undefined;
-    const next = withRoute(current, index, promoted);
-    return state ? clearState(next) : next;
-  };
+  const targets = await deps.logger.group('Preflight', () => preflight(settings, deps));
+  const primary = targets[0];
+  const pair = sidePair(settings, primary.state);
+  const base = baseReport(settings, deps, primary, startedAt);
   if (settings.dryRun) {
-    const after = edit(structuredClone(target.vs)) ?? target.vs;
+    const after = promoteEdit(structuredClone(primary.vs), settings, primary)?.vs ?? primary.vs;
     return {
       ...base,
       outcome: 'dry-run',
       weightAfter: base.weightBefore,
-      plan: { before: target.vs.spec, after: after.spec },
+      plan: { before: primary.vs.spec, after: after.spec },
     };
   }
-  const result = await deps.logger.group('Promote', async () => {
-    const written = await updateVirtualService(
-      deps.cluster,
-      target.namespace,
-      settings.virtualService,
-      deps.logger,
-      edit,
-    );
-    deps.logger.info(
-      written.written
-        ? `All traffic of route ${target.routeLabel} now goes to subset ${canary}; rollout state removed.`
-        : `Route ${target.routeLabel} already sends all traffic to subset ${canary}: nothing to do.`,
-    );
-    return written;
+  const written = await deps.logger.group('Promote', async () => {
+    let any = false;
+    for (const target of targets) any = (await promoteOne(settings, deps, target, pair)) || any;
+    return any;
   });
   return {
     ...base,
-    outcome: result.written ? 'promoted' : 'noop',
-    weightAfter: canaryWeightOf(result.after.spec.http![target.routeIndex], canary),
+    outcome: written ? 'promoted' : 'noop',
+    weightAfter: written ? 100 : base.weightBefore,
     finishedAt: new Date(deps.clock.now()).toISOString(),
   };
 }
 
-function findCurrent(vs: VirtualService, settings: Settings): { index: number; route: HTTPRoute } {
-  return findTargetRoute(vs, {
-    route: settings.route,
-    host: settings.host,
-    stableSubset: settings.stableSubset!,
-  });
+/** Resolves every VirtualService and checks that the canary can take all the traffic. */
+async function preflight(settings: Settings, deps: RolloutDeps): Promise<Target[]> {
+  const targets: Target[] = [];
+  for (const name of settings.virtualServices) {
+    const target = await resolveTarget(settings, deps.cluster, name);
+    assertPromotable(target, settings, name);
+    targets.push(target);
+  }
+  const pair = sidePair(settings, targets[0].state);
+  const workloads = await resolveSides(deps.cluster, settings, targets[0], pair);
+  if (workloads.canary.readyReplicas === 0) {
+    throw new UserError(
+      `The canary ${workloads.canary.label} has no ready pods; promoting would send all traffic nowhere.`,
+    );
+  }
+  return targets;
+}
+
+function assertPromotable(target: Target, settings: Settings, name: string): void {
+  const state = target.state;
+  if (!state) return;
+  const wanted = settings.canaryHost ?? settings.canarySubset;
+  const actual = state.canaryHost ?? state.canarySubset;
+  if (actual !== wanted) {
+    const input = settings.canaryHost !== undefined ? 'canary-host' : 'canary-subset';
+    throw new UserError(
+      `The rollout in progress on VirtualService "${name}" is to ${state.canaryHost !== undefined ? 'host' : 'subset'} "${actual}", not "${wanted}" (input "${input}").`,
+    );
+  }
+}
+
+/** Promotes one VirtualService, then removes the caller routes its rollout pinned. */
+async function promoteOne(
+  settings: Settings,
+  deps: RolloutDeps,
+  target: Target,
+  pair: SidePair,
+): Promise<boolean> {
+  let dependents: DependentRef[] = [];
+  const result = await updateVirtualService(
+    deps.cluster,
+    target.namespace,
+    target.vs.metadata.name,
+    deps.logger,
+    (current) => {
+      const promoted = promoteEdit(current, settings, target);
+      dependents = promoted?.dependents ?? [];
+      return promoted?.vs;
+    },
+  );
+  const name = `${target.namespace}/${target.vs.metadata.name}`;
+  deps.logger.info(
+    result.written
+      ? `All traffic of route ${target.routeLabel} of ${name} now goes to ${pair.canary}; rollout state removed.`
+      : `Route ${target.routeLabel} of ${name} already sends all traffic to ${pair.canary}: nothing to do.`,
+  );
+  if (result.written) await unpinDependents(deps, result.before, dependents);
+  return result.written;
+}
+
+/**
+ * The promoted VirtualService: from the state when a rollout is in progress (see promoteStage),
+ * else the targeted route of the user's routes sent to the canary. Undefined when nothing changes.
+ */
+function promoteEdit(
+  current: VirtualService,
+  settings: Settings,
+  target: Target,
+): { vs: VirtualService; dependents: DependentRef[] } | undefined {
+  if (readState(current)) return promoteStage(current);
+  const sides = sidesOf(settings, target);
+  const { view, toReal } = userView(current, []);
+  const found =
+    sides.kind === 'hosts'
+      ? findHostTargetRoute(view, { route: settings.route, ...sides })
+      : findTargetRoute(view, { route: settings.route, ...sides });
+  const index = toReal(found.index);
+  const promoted = promoteSplit(found.route, found.route, sides);
+  if (JSON.stringify(promoted) === JSON.stringify(found.route)) return undefined;
+  return { vs: withRoute(current, index, promoted), dependents: [] };
+}
+
+function sidesOf(settings: Settings, target: Target): CanarySides {
+  const pair = sidePair(settings, undefined);
+  if (pair.kind === 'hosts') {
+    return {
+      kind: 'hosts',
+      stableHost: target.host,
+      canaryHost: pair.canary,
+      namespace: target.namespace,
+    };
+  }
+  return {
+    kind: 'subsets',
+    host: target.host,
+    stableSubset: pair.stable,
+    canarySubset: pair.canary,
+  };
 }

@@ -1,52 +1,32 @@
 import type { Settings } from '../config/settings.ts';
-import { ANNOTATIONS, readRestorePoint, restoreOriginal } from '../istio/state.ts';
-import type { VirtualService } from '../istio/types.ts';
+import { readRestorePoint, restoreOriginal, savedRoute } from '../istio/state.ts';
 import type { StageReport } from '../report/report.ts';
 import type { RolloutDeps } from './deps.ts';
+import { restoreRoutes } from './group.ts';
 import { baseReport, canaryWeightOf, noRolloutReport, readVirtualService } from './stage.ts';
 import { resolveTarget } from './target.ts';
-import { updateVirtualService } from './update.ts';
+
+export { restoreRoute, restoreRoutes } from './group.ts';
 
 /**
- * Puts the saved original route back, byte for byte, and removes every trace of the rollout.
- * Re-reads on conflict, so a concurrent edit elsewhere in the VirtualService survives.
- * With `owner`, restores only a rollout that this run started (the post step's rule).
+ * The `rollback` command: restore the original route of every VirtualService named (and the
+ * dependents' caller routes), or a clean no-op when none carries a saved route.
  */
-export async function restoreRoute(
-  deps: RolloutDeps,
-  namespace: string,
-  name: string,
-  owner?: string,
-): Promise<{ restored: boolean; before: VirtualService; after: VirtualService }> {
-  const result = await updateVirtualService(
-    deps.cluster,
-    namespace,
-    name,
-    deps.logger,
-    (current) => {
-      // Only what a restore needs is read strictly: a damaged weight or timestamp must not block it.
-      const point = readRestorePoint(current);
-      if (!point) return undefined;
-      if (owner !== undefined && current.metadata.annotations?.[ANNOTATIONS.owner] !== owner)
-        return undefined;
-      return restoreOriginal(current, point);
-    },
-  );
-  return { restored: result.written, before: result.before, after: result.after };
-}
-
-/** The `rollback` command: restore the original route, or a clean no-op when none is saved. */
 export async function runRollback(settings: Settings, deps: RolloutDeps): Promise<StageReport> {
   const startedAt = deps.clock.now();
-  const { namespace, vs } = await readVirtualService(settings, deps.cluster);
-  if (!readRestorePoint(vs)) {
+  const read = await Promise.all(
+    settings.virtualServices.map((name) => readVirtualService(settings, deps.cluster, name)),
+  );
+  const namespace = read[0].namespace;
+  const withState = read.filter(({ vs }) => readRestorePoint(vs) !== undefined);
+  if (withState.length === 0) {
     deps.logger.info(
-      `No rollout in progress on VirtualService ${namespace}/${settings.virtualService}: nothing to roll back.`,
+      `No rollout in progress on VirtualService ${names(namespace, settings.virtualServices)}: nothing to roll back.`,
     );
     const reason = 'No rollout in progress: the VirtualService carries no saved route.';
     return noRolloutReport('rollback', namespace, settings.virtualService, startedAt, deps, reason);
   }
-  const target = await resolveTarget(settings, deps.cluster);
+  const target = await resolveTarget(settings, deps.cluster, withState[0].vs.metadata.name);
   const base = baseReport(settings, deps, target, startedAt);
   if (settings.dryRun) {
     const plan = restoreOriginal(structuredClone(target.vs), readRestorePoint(target.vs)!);
@@ -57,22 +37,29 @@ export async function runRollback(settings: Settings, deps: RolloutDeps): Promis
       plan: { before: target.vs.spec, after: plan.spec },
     };
   }
-  const { restored, after } = await deps.logger.group('Rollback', async () => {
-    const result = await restoreRoute(deps, namespace, settings.virtualService);
+  const restored = await deps.logger.group('Rollback', async () => {
+    const results = await restoreRoutes(deps, namespace, settings.virtualServices);
+    const done = settings.virtualServices.filter((_, i) => results[i]);
     deps.logger.info(
-      result.restored
-        ? `Restored the original route of ${namespace}/${settings.virtualService} and removed the rollout state.`
+      done.length > 0
+        ? `Restored the original route of ${names(namespace, done)} and removed the rollout state.`
         : 'The rollout state disappeared before we wrote: someone else finished or rolled back this rollout.',
     );
-    return result;
+    return done.length > 0;
   });
+  // After a restore the route is the saved original; its canary weight is what was restored.
+  const original = savedRoute(readRestorePoint(target.vs)!);
   return {
     ...base,
     outcome: restored ? 'rolled-back' : 'noop',
-    weightAfter: canaryWeightOf(after.spec.http?.[target.routeIndex] ?? {}, base.canarySubset),
+    weightAfter: restored ? canaryWeightOf(original, base.canarySubset) : base.weightBefore,
     finishedAt: new Date(deps.clock.now()).toISOString(),
     reason: restored
       ? 'Rolled back on request: the original route is restored.'
       : 'Nothing left to roll back.',
   };
+}
+
+function names(namespace: string, list: readonly string[]): string {
+  return list.map((name) => `${namespace}/${name}`).join(', ');
 }

@@ -1,5 +1,7 @@
 import type { Settings } from '../config/settings.ts';
 import { NotFoundError, UserError } from '../errors.ts';
+import { canaryPercentOf } from '../istio/split.ts';
+import type { RolloutState } from '../istio/state.ts';
 import type { HTTPRoute, VirtualService } from '../istio/types.ts';
 import type { Cluster } from '../kube/cluster.ts';
 import type { StageReport } from '../report/report.ts';
@@ -17,6 +19,34 @@ export function canaryWeightOf(route: HTTPRoute, canarySubset: string | undefine
   return canary.reduce((sum, d) => sum + (d.weight ?? 0), 0);
 }
 
+/** What a rollout shifts between: two subsets of the target's host, or two hosts. */
+export type SidePair =
+  | { kind: 'subsets'; stable: string; canary: string }
+  | { kind: 'hosts'; stable: string; canary: string };
+
+/** The sides of the rollout in progress (its state wins), else of the inputs. */
+export function sidePair(settings: Settings, state: RolloutState | undefined): SidePair {
+  if (state?.canaryHost !== undefined) {
+    return { kind: 'hosts', stable: state.host, canary: state.canaryHost };
+  }
+  if (state) return { kind: 'subsets', stable: state.stableSubset, canary: state.canarySubset };
+  if (settings.stableHost !== undefined && settings.canaryHost !== undefined) {
+    return { kind: 'hosts', stable: settings.stableHost, canary: settings.canaryHost };
+  }
+  return { kind: 'subsets', stable: settings.stableSubset!, canary: settings.canarySubset! };
+}
+
+/** The canary's current share of `route`, for subsets or hosts. */
+export function canaryShareOf(route: HTTPRoute, pair: SidePair, namespace: string): number {
+  if (pair.kind === 'subsets') return canaryWeightOf(route, pair.canary);
+  return canaryPercentOf(route, {
+    kind: 'hosts',
+    stableHost: pair.stable,
+    canaryHost: pair.canary,
+    namespace,
+  });
+}
+
 /** The fields every report of a command shares, filled from what was resolved. */
 export function baseReport(
   settings: Settings,
@@ -24,8 +54,13 @@ export function baseReport(
   target: Target,
   startedAt: number,
 ): Omit<StageReport, 'outcome' | 'weightAfter'> {
-  const stableSubset = target.state?.stableSubset ?? settings.stableSubset;
-  const canarySubset = target.state?.canarySubset ?? settings.canarySubset;
+  const hosts = target.state?.canaryHost !== undefined || settings.canaryHost !== undefined;
+  const pair = hosts || settings.stableSubset ? sidePair(settings, target.state) : undefined;
+  const stableSubset = pair?.stable ?? target.state?.stableSubset ?? settings.stableSubset;
+  const canarySubset = pair?.canary ?? target.state?.canarySubset ?? settings.canarySubset;
+  const weightBefore = pair
+    ? canaryShareOf(target.route, pair, target.namespace)
+    : canaryWeightOf(target.route, canarySubset);
   return {
     command: settings.command,
     namespace: target.namespace,
@@ -34,7 +69,7 @@ export function baseReport(
     host: target.host,
     stableSubset,
     canarySubset,
-    weightBefore: canaryWeightOf(target.route, canarySubset),
+    weightBefore,
     weights: settings.weights,
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date(deps.clock.now()).toISOString(),
@@ -68,21 +103,23 @@ export function noRolloutReport(
   };
 }
 
-/** Reads the VirtualService the settings name; a missing one is an error naming the inputs. */
+/**
+ * Reads a VirtualService the settings name (`name`, by default the first); a missing one is an
+ * error naming the inputs.
+ */
 export async function readVirtualService(
   settings: Settings,
   cluster: Cluster,
+  name = settings.virtualService,
 ): Promise<{ namespace: string; vs: VirtualService }> {
   const namespace = settings.namespace ?? cluster.defaultNamespace;
-  const vs = await cluster
-    .getVirtualService(namespace, settings.virtualService)
-    .catch((error: unknown) => {
-      if (error instanceof NotFoundError) {
-        throw new UserError(
-          `VirtualService "${settings.virtualService}" was not found in namespace "${namespace}" (inputs "virtual-service" and "namespace").`,
-        );
-      }
-      throw error;
-    });
+  const vs = await cluster.getVirtualService(namespace, name).catch((error: unknown) => {
+    if (error instanceof NotFoundError) {
+      throw new UserError(
+        `VirtualService "${name}" was not found in namespace "${namespace}" (inputs "virtual-service" and "namespace").`,
+      );
+    }
+    throw error;
+  });
   return { namespace, vs };
 }

@@ -1,24 +1,14 @@
 import type { Settings } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
-import { findTargetRoute, setCanaryWeight, withRoute } from '../istio/route.ts';
-import {
-  locateRoute,
-  readState,
-  savedRoute,
-  stageState,
-  writeState,
-  type RolloutState,
-} from '../istio/state.ts';
-import type { VirtualService } from '../istio/types.ts';
+import { applyStage } from '../istio/shaped-stage.ts';
 import { metricsExistQuery } from '../metrics/promql.ts';
 import { latencyAtPercentile } from '../metrics/thresholds.ts';
 import type { CheckResult, PrometheusClient } from '../metrics/types.ts';
 import type { StageReport } from '../report/report.ts';
 import type { RolloutDeps } from './deps.ts';
-import { restoreRoute } from './rollback.ts';
+import { restoreRoutes, stageEdit, writeStage, type StagePlan } from './group.ts';
+import { preflightStage } from './step-preflight.ts';
 import { baseReport } from './stage.ts';
-import { resolveTarget, resolveWorkloads, type SubsetWorkloads, type Target } from './target.ts';
-import { updateVirtualService } from './update.ts';
 import { untilAborted, watchWeight, type WatchPlan, type WatchResult } from './watch.ts';
 
 /**
@@ -27,31 +17,14 @@ import { untilAborted, watchWeight, type WatchPlan, type WatchResult } from './w
  */
 export async function runStep(settings: Settings, deps: RolloutDeps): Promise<StageReport> {
   const startedAt = deps.clock.now();
-  const stable = settings.stableSubset!;
-  const canary = settings.canarySubset!;
-  const { target, plans, prom } = await deps.logger.group('Preflight', () =>
+  const { plan, watch, prom } = await deps.logger.group('Preflight', () =>
     preflight(settings, deps),
   );
-  const base = baseReport(settings, deps, target, startedAt);
+  const primary = plan.targets[0];
+  const base = baseReport(settings, deps, primary, startedAt);
+  const { stable, canary } = plan.pair;
 
-  if (settings.dryRun) {
-    const after = applyWeight(
-      structuredClone(target.vs),
-      settings,
-      deps,
-      target.host,
-      settings.weights.at(-1)!,
-    );
-    deps.logger.info(
-      `Dry run: would set ${describeWeights(stable, canary, settings.weights)}; nothing was written.`,
-    );
-    return {
-      ...base,
-      outcome: 'dry-run',
-      weightAfter: base.weightBefore,
-      plan: { before: target.vs.spec, after: after?.spec ?? target.vs.spec },
-    };
-  }
+  if (settings.dryRun) return dryRun(settings, deps, plan, base);
 
   const checks: CheckResult[] = [];
   let weightAfter = base.weightBefore;
@@ -60,17 +33,9 @@ export async function runStep(settings: Settings, deps: RolloutDeps): Promise<St
     const result = await deps.logger.group(
       `Stage: ${stable} ${100 - weight}% / ${canary} ${weight}%`,
       async () => {
-        await updateVirtualService(
-          deps.cluster,
-          target.namespace,
-          settings.virtualService,
-          deps.logger,
-          (current) => applyWeight(current, settings, deps, target.host, weight),
-        );
+        await writeStage(settings, deps, plan, weight);
         weightAfter = weight;
-        deps.logger.info(
-          `Weights set on route ${target.routeLabel}: ${stable} ${100 - weight}%, ${canary} ${weight}%.`,
-        );
+        logStage(settings, deps, plan, weight);
         if (deps.signal.aborted) return cancelledBeforeWatch(deps);
         if (settings.durationMs === 0) {
           deps.logger.info('duration is 0: not watching.');
@@ -81,13 +46,18 @@ export async function runStep(settings: Settings, deps: RolloutDeps): Promise<St
         );
         // The sequential judge's evidence carries over to the next weight of the same job.
         const analysis = watched.at(-1)?.analysis;
-        return watchWeight(settings, deps, prom!, { ...plans!, weight, analysis });
+        return watchWeight(settings, deps, prom!, { ...watch!, weight, analysis });
       },
     );
     checks.push(...result.checks);
     watched.push(result);
     if (result.outcome !== 'passed') {
-      return rollBackStage(settings, deps, { ...base, checks }, result);
+      return rollBackStage(
+        settings,
+        deps,
+        { ...base, checks, traffic: trafficOf(watched) },
+        result,
+      );
     }
   }
   return {
@@ -98,7 +68,48 @@ export async function runStep(settings: Settings, deps: RolloutDeps): Promise<St
     finishedAt: new Date(deps.clock.now()).toISOString(),
     canary: canarySummary(watched, settings.latencyPercentile),
     analysis: watched.at(-1)?.conclusion,
+    traffic: trafficOf(watched),
   };
+}
+
+function dryRun(
+  settings: Settings,
+  deps: RolloutDeps,
+  plan: StagePlan,
+  base: Omit<StageReport, 'outcome' | 'weightAfter'>,
+): StageReport {
+  const { stable, canary } = plan.pair;
+  const primary = plan.targets[0];
+  const edit = stageEdit(settings, deps, plan, primary, settings.weights.at(-1)!, true);
+  const after = applyStage(structuredClone(primary.vs), edit).vs;
+  deps.logger.info(
+    `Dry run: would set ${describeWeights(stable, canary, settings.weights)}; nothing was written.`,
+  );
+  return {
+    ...base,
+    outcome: 'dry-run',
+    weightAfter: base.weightBefore,
+    plan: { before: primary.vs.spec, after: after.spec },
+  };
+}
+
+function logStage(settings: Settings, deps: RolloutDeps, plan: StagePlan, weight: number): void {
+  const { stable, canary } = plan.pair;
+  const others = plan.targets.slice(1).map((t) => `${t.routeLabel} of ${t.vs.metadata.name}`);
+  deps.logger.info(
+    `Weights set on route ${plan.targets[0].routeLabel}: ${stable} ${100 - weight}%, ${canary} ${weight}%.` +
+      (others.length > 0 ? ` Same weights on route ${others.join(', ')}.` : ''),
+  );
+  if (settings.canaryMatch) {
+    deps.logger.info(
+      `Tester route: ${settings.canaryMatchWeight}% of the requests matching canary-match go to ${canary}.`,
+    );
+  }
+  if (settings.mirrorPercent !== undefined) {
+    deps.logger.info(
+      `Mirroring ${settings.mirrorPercent}% of the route's requests to ${canary}; its answers are discarded.`,
+    );
+  }
 }
 
 async function rollBackStage(
@@ -111,10 +122,9 @@ async function rollBackStage(
   const namespace = report.namespace;
   await deps.logger.group('Rollback', async () => {
     deps.logger.error(result.reason ?? 'The canary failed.');
-    await restoreRoute(deps, namespace, settings.virtualService);
-    deps.logger.info(
-      `Original route of ${namespace}/${settings.virtualService} restored; rollout state removed.`,
-    );
+    await restoreRoutes(deps, namespace, settings.virtualServices);
+    const names = settings.virtualServices.map((n) => `${namespace}/${n}`).join(', ');
+    deps.logger.info(`Original route of ${names} restored; rollout state removed.`);
   });
   const restoreSeconds = (deps.clock.now() - decidedAt) / 1000;
   return {
@@ -137,53 +147,6 @@ function cancelledBeforeWatch(deps: RolloutDeps): WatchResult {
   };
 }
 
-/**
- * The edit of one stage, applied to a freshly read VirtualService: the first step saves the
- * original route; later steps and re-runs keep it. Pure: it reads only the object it is given.
- */
-function applyWeight(
-  current: VirtualService,
-  settings: Settings,
-  deps: RolloutDeps,
-  host: string,
-  weight: number,
-): VirtualService {
-  const stableSubset = settings.stableSubset!;
-  const canarySubset = settings.canarySubset!;
-  const existing = readState(current);
-  const found = existing
-    ? { ...locateRoute(current, existing), host: existing.host }
-    : findTargetRoute(current, { route: settings.route, host, stableSubset, canarySubset });
-  const state = stageState(current, existing, {
-    route: found.route,
-    routeIndex: found.index,
-    host: found.host,
-    stableSubset,
-    canarySubset,
-    weight,
-    owner: deps.runId,
-    now: deps.clock.now(),
-  });
-  const route = setCanaryWeight(savedRoute(state), found.route, {
-    host: state.host,
-    stableSubset,
-    canarySubset,
-    weight,
-  });
-  return writeState(withRoute(current, found.index, route), state);
-}
-
-function assertSameRollout(state: RolloutState, settings: Settings): void {
-  if (
-    state.stableSubset !== settings.stableSubset ||
-    state.canarySubset !== settings.canarySubset
-  ) {
-    throw new UserError(
-      `A rollout from subset "${state.stableSubset}" to "${state.canarySubset}" (run ${state.owner}) is in progress on VirtualService "${settings.virtualService}"; promote or roll it back before starting one to "${settings.canarySubset}".`,
-    );
-  }
-}
-
 function describeWeights(stable: string, canary: string, weights: number[]): string {
   return weights.map((w) => `${stable} ${100 - w}% / ${canary} ${w}%`).join(', then ');
 }
@@ -192,59 +155,33 @@ function describeWeights(stable: string, canary: string, weights: number[]): str
 async function preflight(
   settings: Settings,
   deps: RolloutDeps,
-): Promise<{ target: Target; plans?: Omit<WatchPlan, 'weight'>; prom?: PrometheusClient }> {
-  const target = await resolveTarget(settings, deps.cluster);
-  if (target.state) assertSameRollout(target.state, settings);
-  const stable = settings.stableSubset!;
-  const canary = settings.canarySubset!;
-  deps.logger.info(
-    `VirtualService ${target.namespace}/${settings.virtualService}, route ${target.routeLabel}, host ${target.host}` +
-      (target.state
-        ? `: rollout in progress at ${target.state.weight}% (started ${target.state.startedAt}).`
-        : ': no rollout in progress.'),
-  );
-  const workloads = await resolveWorkloads(deps.cluster, settings, target, { stable, canary });
-  requireReady(workloads.canary, 'canary');
-  if (settings.weights.some((w) => w < 100)) requireReady(workloads.stable, 'stable');
-  deps.logger.info(
-    `DestinationRule ${workloads.destinationRule.metadata.name}: ${stable} = ${workloads.stable.deployments.join(', ')} (${workloads.stable.readyReplicas} ready), ${canary} = ${workloads.canary.deployments.join(', ')} (${workloads.canary.readyReplicas} ready).`,
-  );
-  if (settings.durationMs === 0) return { target };
+): Promise<{ plan: StagePlan; watch?: Omit<WatchPlan, 'weight'>; prom?: PrometheusClient }> {
+  const { plan, workloads } = await preflightStage(settings, deps);
+  if (settings.durationMs === 0) return { plan };
   const prom = deps.prometheus(settings);
-  const series = await untilAborted(
-    prom.query(metricsExistQuery(workloads.stable.namespace)),
-    deps.signal,
-  );
+  const namespace = workloads.stable.namespace;
+  const series = await untilAborted(prom.query(metricsExistQuery(namespace)), deps.signal);
   if (series.length === 0 || series.every((s) => s.value === 0)) {
     throw new UserError(
-      `Prometheus at ${prom.endpoint} has no istio_requests_total series with reporter="destination" for namespace "${workloads.stable.namespace}"; is it scraping the Istio sidecars?`,
+      `Prometheus at ${prom.endpoint} has no istio_requests_total series with reporter="destination" for namespace "${namespace}"; is it scraping the Istio sidecars?`,
     );
   }
   deps.logger.info(
-    `Prometheus at ${prom.endpoint} answers and has Istio metrics for namespace ${workloads.stable.namespace}.`,
+    `Prometheus at ${prom.endpoint} answers and has Istio metrics for namespace ${namespace}.`,
   );
   return {
-    target,
+    plan,
     prom,
-    plans: {
+    watch: {
       canary: { namespace: workloads.canary.namespace, workloads: workloads.canary.deployments },
       stable: { namespace: workloads.stable.namespace, workloads: workloads.stable.deployments },
-      names: { canary, stable },
+      names: { canary: plan.pair.canary, stable: plan.pair.stable },
+      traffic: {
+        mirrorPercent: settings.mirrorPercent,
+        testers: settings.canaryMatch !== undefined,
+      },
     },
   };
-}
-
-function requireReady(workloads: SubsetWorkloads, role: 'canary' | 'stable'): void {
-  if (workloads.deployments.length === 0) {
-    throw new UserError(
-      `No Deployment in namespace "${workloads.namespace}" has the pod labels of the ${role} subset "${workloads.subset}" (the Service's selector plus the subset's labels).`,
-    );
-  }
-  if (workloads.readyReplicas === 0) {
-    throw new UserError(
-      `The ${role} subset "${workloads.subset}" has no ready pods (Deployments: ${workloads.deployments.join(', ')}); wait for the rollout of the Deployment before shifting traffic.`,
-    );
-  }
 }
 
 /** The canary's success rate over every watch of the job, and its latency over the last one. */
@@ -259,4 +196,9 @@ function canarySummary(watched: WatchResult[], percentile: number): StageReport[
     successRate: requests > 0 ? (100 * (requests - errors)) / requests : undefined,
     latencyMs: last ? latencyAtPercentile(last.buckets, percentile) : undefined,
   };
+}
+
+function trafficOf(watched: WatchResult[]): StageReport['traffic'] {
+  const reports = watched.flatMap((w) => (w.traffic ? [w.traffic] : []));
+  return reports.length > 0 ? reports : undefined;
 }

@@ -1,10 +1,14 @@
 import { NotFoundError, UserError } from '../errors.ts';
-import { findTargetRoute } from '../istio/route.ts';
+import { userView } from '../istio/added-routes.ts';
+import { findHostTargetRoute } from '../istio/host-canary.ts';
+import { findTargetRoute, type TargetRoute } from '../istio/route.ts';
 import { locateRoute, readState, type RolloutState } from '../istio/state.ts';
 import type { DestinationRule, HTTPRoute, Subset, VirtualService } from '../istio/types.ts';
-import type { Cluster, Deployment } from '../kube/cluster.ts';
+import type { Cluster, Deployment, Service } from '../kube/cluster.ts';
 import type { Settings } from '../config/settings.ts';
-import { readVirtualService } from './stage.ts';
+import { readVirtualService, type SidePair } from './stage.ts';
+
+export { sidePair, type SidePair } from './stage.ts';
 
 /** What a command acts on, resolved from the settings and the cluster. */
 export interface Target {
@@ -20,9 +24,17 @@ export interface Target {
   host: string;
 }
 
-/** Reads the VirtualService and finds the route to shift (from the state when a rollout is on). */
-export async function resolveTarget(settings: Settings, cluster: Cluster): Promise<Target> {
-  const { namespace, vs } = await readVirtualService(settings, cluster);
+/**
+ * Reads the VirtualService (`name`, by default the first of the settings) and finds the route to
+ * shift: from the state when a rollout is on, else among the user's routes (never a route the
+ * tool inserted, such as another rollout's caller route).
+ */
+export async function resolveTarget(
+  settings: Settings,
+  cluster: Cluster,
+  name = settings.virtualService,
+): Promise<Target> {
+  const { namespace, vs } = await readVirtualService(settings, cluster, name);
   const state = readState(vs);
   if (state) {
     const { index, route } = locateRoute(vs, state);
@@ -36,19 +48,7 @@ export async function resolveTarget(settings: Settings, cluster: Cluster): Promi
       host: state.host,
     };
   }
-  if (!settings.stableSubset) {
-    throw new UserError(
-      `Input "stable-subset" is needed to find the route of VirtualService "${settings.virtualService}".`,
-    );
-  }
-  const found = findTargetRoute(vs, {
-    route: settings.route,
-    host:
-      settings.host ??
-      (settings.route ? undefined : await hostWithSubsets(cluster, vs, namespace, settings)),
-    stableSubset: settings.stableSubset,
-    canarySubset: settings.canarySubset,
-  });
+  const found = await findUserRoute(settings, cluster, vs, namespace);
   return {
     namespace,
     vs,
@@ -59,19 +59,54 @@ export async function resolveTarget(settings: Settings, cluster: Cluster): Promi
   };
 }
 
+/** The targeted route among the user's routes of `vs`, by the subset or host inputs. */
+async function findUserRoute(
+  settings: Settings,
+  cluster: Cluster,
+  vs: VirtualService,
+  namespace: string,
+): Promise<TargetRoute> {
+  const { view, toReal } = userView(vs, []);
+  let found: TargetRoute;
+  if (settings.stableHost !== undefined && settings.canaryHost !== undefined) {
+    found = findHostTargetRoute(view, {
+      route: settings.route,
+      stableHost: settings.stableHost,
+      canaryHost: settings.canaryHost,
+    });
+  } else {
+    if (!settings.stableSubset) {
+      throw new UserError(
+        `Input "stable-subset" (or "stable-host") is needed to find the route of VirtualService "${vs.metadata.name}".`,
+      );
+    }
+    found = findTargetRoute(view, {
+      route: settings.route,
+      host:
+        settings.host ??
+        (settings.route
+          ? undefined
+          : await hostWithSubsets(cluster, view, namespace, settings.stableSubset)),
+      stableSubset: settings.stableSubset,
+      canarySubset: settings.canarySubset,
+    });
+  }
+  return { ...found, index: toReal(found.index) };
+}
+
 /**
  * Without `host` or `route`, the host under rollout is the one whose DestinationRule defines the
  * stable subset: a VirtualService often also routes other services (with no subset), and those are not
  * candidates. Undefined when that does not single out one host; route matching then decides.
  */
-async function hostWithSubsets(
+export async function hostWithSubsets(
   cluster: Cluster,
   vs: VirtualService,
   namespace: string,
-  settings: Settings,
+  stableSubset: string,
 ): Promise<string | undefined> {
   // The stable subset alone: a missing canary subset is reported later, naming the subset.
-  const wanted = [settings.stableSubset].filter((s): s is string => s !== undefined);
+  const wanted = [stableSubset];
   const routeHosts = new Set(
     (vs.spec.http ?? []).flatMap((r) => (r.route ?? []).map((d) => d.destination.host)),
   );
@@ -116,12 +151,47 @@ export function serviceOfHost(
   };
 }
 
-/** The workloads (Deployments) behind one subset, and how many of their pods are ready. */
+/** The workloads (Deployments) behind one side of the canary, and how many of their pods are ready. */
 export interface SubsetWorkloads {
+  /** The subset's name, or the Service's name for a host canary. */
   subset: string;
+  /** How messages name the side: `subset "v2"` or `Service "backend-canary"`. */
+  label: string;
   namespace: string;
   deployments: string[];
   readyReplicas: number;
+  /** The pod labels that pick this side's pods: the Service's selector plus the subset's labels. */
+  podLabels: Record<string, string>;
+}
+
+/** The two sides of a canary and, for subsets, the DestinationRule that defines them. */
+export interface Workloads {
+  destinationRule?: DestinationRule;
+  stable: SubsetWorkloads;
+  canary: SubsetWorkloads;
+}
+
+/** Resolves the Deployments behind both sides: subsets of one Service, or two Services. */
+export async function resolveSides(
+  cluster: Cluster,
+  settings: Settings,
+  target: Target,
+  pair: SidePair,
+): Promise<Workloads> {
+  if (pair.kind === 'subsets') return resolveWorkloads(cluster, settings, target, pair);
+  const [stable, canary] = await Promise.all(
+    [pair.stable, pair.canary].map(async (host) => {
+      const service = serviceOfHost(host, target.namespace);
+      const svc = await getService(cluster, service, host);
+      const deployments = await cluster.listDeployments(service.namespace);
+      return sideWorkloads(deployments, svc.spec?.selector ?? {}, {
+        name: service.name,
+        label: `Service "${service.name}"`,
+        namespace: service.namespace,
+      });
+    }),
+  );
+  return { stable, canary };
 }
 
 /** Resolves the DestinationRule and the Deployments behind the stable and canary subsets. */
@@ -133,30 +203,53 @@ export async function resolveWorkloads(
 ): Promise<{ destinationRule: DestinationRule; stable: SubsetWorkloads; canary: SubsetWorkloads }> {
   const service = serviceOfHost(target.host, target.namespace);
   const destinationRule = await findDestinationRule(cluster, settings, target.namespace, service);
-  const svc = await cluster.getService(service.namespace, service.name).catch((error: unknown) => {
-    if (error instanceof NotFoundError) {
-      throw new UserError(
-        `Service "${service.name}" (host "${target.host}") was not found in namespace "${service.namespace}".`,
-      );
-    }
-    throw error;
-  });
+  const svc = await getService(cluster, service, target.host);
   const selector = svc.spec?.selector ?? {};
   const deployments = await cluster.listDeployments(service.namespace);
   const workloads = (name: string): SubsetWorkloads => {
     const subset = subsetOf(destinationRule, name);
-    const wanted = { ...selector, ...(subset.labels ?? {}) };
-    const matching = deployments.filter((d) =>
-      containsLabels(d.spec?.template?.metadata?.labels, wanted),
+    return sideWorkloads(
+      deployments,
+      { ...selector, ...(subset.labels ?? {}) },
+      { name, label: `subset "${name}"`, namespace: service.namespace },
     );
-    return {
-      subset: name,
-      namespace: service.namespace,
-      deployments: matching.map((d) => d.metadata.name).sort(),
-      readyReplicas: matching.reduce((sum, d) => sum + readyOf(d), 0),
-    };
   };
   return { destinationRule, stable: workloads(subsets.stable), canary: workloads(subsets.canary) };
+}
+
+function sideWorkloads(
+  deployments: Deployment[],
+  wanted: Record<string, string>,
+  side: { name: string; label: string; namespace: string },
+): SubsetWorkloads {
+  // A Service without a selector has no pods of its own to watch.
+  const matching =
+    Object.keys(wanted).length === 0
+      ? []
+      : deployments.filter((d) => containsLabels(d.spec?.template?.metadata?.labels, wanted));
+  return {
+    subset: side.name,
+    label: side.label,
+    namespace: side.namespace,
+    deployments: matching.map((d) => d.metadata.name).sort(),
+    readyReplicas: matching.reduce((sum, d) => sum + readyOf(d), 0),
+    podLabels: wanted,
+  };
+}
+
+async function getService(
+  cluster: Cluster,
+  service: { name: string; namespace: string },
+  host: string,
+): Promise<Service> {
+  return cluster.getService(service.namespace, service.name).catch((error: unknown) => {
+    if (error instanceof NotFoundError) {
+      throw new UserError(
+        `Service "${service.name}" (host "${host}") was not found in namespace "${service.namespace}".`,
+      );
+    }
+    throw error;
+  });
 }
 
 async function findDestinationRule(
