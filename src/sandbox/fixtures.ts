@@ -128,3 +128,93 @@ function deployment(
     },
   };
 }
+
+/**
+ * Objects for traffic shaping, added on demand by the tests that need them (the default sandbox
+ * stays as above): a `frontend` with a v2 and its own VirtualService, whose canary pins its calls
+ * to backend v2; two Services of backend's versions for host canaries, with the VirtualService
+ * callers of `backend-stable` use; and a gateway VirtualService in front of backend.
+ */
+export function shapingObjects(): Record<string, unknown>[] {
+  return [
+    deployment('frontend-v2', { app: 'frontend', version: 'v2' }, 1),
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'frontend', namespace: SHOP },
+      spec: {
+        host: 'frontend',
+        subsets: [
+          { name: 'v1', labels: { version: 'v1' } },
+          { name: 'v2', labels: { version: 'v2' } },
+        ],
+      },
+    },
+    frontendVirtualService(),
+    service('backend-stable', { app: 'backend', version: 'v1' }),
+    service('backend-canary', { app: 'backend', version: 'v2' }),
+    hostsVirtualService(),
+    gatewayVirtualService(),
+  ];
+}
+
+/** The frontend's VirtualService before any rollout. */
+export function frontendVirtualService(): VirtualService {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'frontend', namespace: SHOP },
+    spec: {
+      hosts: ['frontend'],
+      http: [
+        {
+          name: 'web',
+          timeout: '3s',
+          route: [{ destination: { host: 'frontend', port: { number: 8080 } } }],
+        },
+      ],
+    },
+  };
+}
+
+/** A VirtualService of a team that runs two Services: callers use `backend-stable`. */
+export function hostsVirtualService(): VirtualService {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'backend-hosts', namespace: SHOP },
+    spec: {
+      hosts: ['backend-stable'],
+      http: [
+        {
+          name: 'main',
+          retries: { attempts: 2, perTryTimeout: '1s' },
+          route: [{ destination: { host: 'backend-stable', port: { number: 8080 } } }],
+        },
+      ],
+    },
+  };
+}
+
+/** The ingress gateway's VirtualService for backend, next to the mesh one (`backend`). */
+export function gatewayVirtualService(): VirtualService {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'backend-gateway', namespace: SHOP },
+    spec: {
+      hosts: ['shop.example.com'],
+      gateways: ['shop-gateway'],
+      http: [
+        {
+          name: 'api',
+          match: [{ uri: { prefix: '/api/' } }],
+          rewrite: { uri: '/' },
+          route: [
+            { destination: { host: 'backend.shop.svc.cluster.local', port: { number: 8080 } } },
+          ],
+        },
+      ],
+    },
+  };
+}

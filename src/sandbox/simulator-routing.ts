@@ -39,6 +39,11 @@ export interface Endpoint {
   app: string;
   version: string;
   readyReplicas: number;
+  /**
+   * False when the pods run without an Istio sidecar (`sidecar.istio.io/inject: "false"` on the
+   * pod template): callers' sidecars still route to them, but nothing reports as destination.
+   */
+  sidecar: boolean;
 }
 
 /** One way a request can end, with its share of the client's requests (shares sum to 1). */
@@ -247,7 +252,18 @@ function toEndpoint(deployment: Obj): Endpoint {
     app: labels.app ?? labels['app.kubernetes.io/name'] ?? 'unknown',
     version: labels.version ?? labels['app.kubernetes.io/version'] ?? 'unknown',
     readyReplicas: typeof ready === 'number' ? ready : 0,
+    sidecar: !injectionDisabled(deployment),
   };
+}
+
+/** Istio reads the opt-out from the pod template's label, or its older annotation. */
+function injectionDisabled(deployment: Obj): boolean {
+  const metadata = record(record(record(deployment.spec)?.template)?.metadata);
+  const key = 'sidecar.istio.io/inject';
+  return (
+    stringMap(metadata?.labels)[key] === 'false' ||
+    stringMap(metadata?.annotations)[key] === 'false'
+  );
 }
 
 function podLabels(deployment: Obj): Record<string, string> {

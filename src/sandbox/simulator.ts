@@ -273,7 +273,7 @@ export class TrafficSimulator {
    * caller's sidecar never reports it, since its answer is discarded.
    */
   private answerMirror(outcome: Outcome, series: OutcomeSeries): void {
-    if (outcome.kind !== 'endpoint') return;
+    if (outcome.kind !== 'endpoint' || !outcome.endpoint.sidecar) return;
     const behaviour = this.behaviours.get(outcome.endpoint.deployment) ?? DEFAULT_FITTED;
     const code = this.random() < behaviour.errorRate ? 500 : 200;
     IstioMetrics.observe(
@@ -291,7 +291,8 @@ export class TrafficSimulator {
     const code = this.random() < behaviour.errorRate ? 500 : 200;
     const latency = sampleLogNormal(this.random, behaviour.latency);
     IstioMetrics.observe(series.get('source', code), latency);
-    IstioMetrics.observe(series.get('destination', code), latency);
+    // Only a sidecar reports as destination: a pod without one serves unseen by those metrics.
+    if (outcome.endpoint.sidecar) IstioMetrics.observe(series.get('destination', code), latency);
   }
 
   /** Forgets every series, as when the pods restart and their counters start again from zero. */
