@@ -1,10 +1,10 @@
 import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
 import {
   run
-} from "./chunks/chunk-LO3SBMOD.js";
-import "./chunks/chunk-7QXCG5PP.js";
-import "./chunks/chunk-A2BPYIDZ.js";
-import "./chunks/chunk-WCCHFCU6.js";
+} from "./chunks/chunk-OKADSOZ2.js";
+import "./chunks/chunk-NTCD6D4A.js";
+import "./chunks/chunk-FSLV6J3E.js";
+import "./chunks/chunk-C6BZH5LE.js";
 
 // src/github/index.ts
 await run();

@@ -9,14 +9,14 @@ import {
   getState,
   info,
   warning
-} from "./chunks/chunk-LO3SBMOD.js";
+} from "./chunks/chunk-OKADSOZ2.js";
 import {
   restoreRoute
-} from "./chunks/chunk-7QXCG5PP.js";
+} from "./chunks/chunk-NTCD6D4A.js";
 import {
   parseSettings
-} from "./chunks/chunk-A2BPYIDZ.js";
-import "./chunks/chunk-WCCHFCU6.js";
+} from "./chunks/chunk-FSLV6J3E.js";
+import "./chunks/chunk-C6BZH5LE.js";
 
 // src/github/post.ts
 async function post() {
