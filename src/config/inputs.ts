@@ -75,12 +75,14 @@ export const INPUTS: readonly InputSpec[] = [
   },
   {
     name: 'stable-subset',
-    description: 'Subset of the running version. Required for step and promote.',
+    description:
+      'Subset of the running version. Required for step and promote, unless stable-host and canary-host name two Services.',
     type: 'string',
   },
   {
     name: 'canary-subset',
-    description: 'Subset of the new version. Required for step and promote.',
+    description:
+      'Subset of the new version. Required for step and promote, unless stable-host and canary-host name two Services.',
     type: 'string',
   },
   {

@@ -2,7 +2,14 @@ import type { Settings } from '../config/settings.ts';
 import { readState } from '../istio/state.ts';
 import type { StageReport } from '../report/report.ts';
 import type { RolloutDeps } from './deps.ts';
-import { baseReport, canaryWeightOf, noRolloutReport, readVirtualService } from './stage.ts';
+import {
+  baseReport,
+  canaryShareOf,
+  canaryWeightOf,
+  noRolloutReport,
+  readVirtualService,
+  sidePair,
+} from './stage.ts';
 import { resolveTarget } from './target.ts';
 
 /** The `status` command: a read-only report of the rollout state. Writes nothing. */
@@ -10,7 +17,7 @@ export async function runStatus(settings: Settings, deps: RolloutDeps): Promise<
   const startedAt = deps.clock.now();
   const { namespace, vs } = await readVirtualService(settings, deps.cluster);
   const state = readState(vs);
-  if (!state && !settings.stableSubset) {
+  if (!state && !settings.stableSubset && !settings.stableHost) {
     deps.logger.info(
       `VirtualService ${namespace}/${settings.virtualService}: no rollout in progress.`,
     );
@@ -25,13 +32,15 @@ export async function runStatus(settings: Settings, deps: RolloutDeps): Promise<
   }
   const target = await resolveTarget(settings, deps.cluster);
   const base = baseReport(settings, deps, target, startedAt);
-  const weight = canaryWeightOf(target.route, base.canarySubset);
+  const weight = state
+    ? canaryShareOf(target.route, sidePair(settings, state), target.namespace)
+    : canaryWeightOf(target.route, base.canarySubset);
   const destinations = (target.route.route ?? [])
     .map((d) => `${d.destination.subset ?? d.destination.host} ${d.weight ?? 100}%`)
     .join(', ');
   deps.logger.info(
     state
-      ? `Rollout in progress on ${namespace}/${settings.virtualService} route ${target.routeLabel}: ${state.stableSubset} -> ${state.canarySubset} at ${state.weight}% (run ${state.owner}, started ${state.startedAt}, updated ${state.updatedAt}). Route now: ${destinations}.`
+      ? `Rollout in progress on ${namespace}/${settings.virtualService} route ${target.routeLabel}: ${base.stableSubset} -> ${base.canarySubset} at ${state.weight}% (run ${state.owner}, started ${state.startedAt}, updated ${state.updatedAt}). Route now: ${destinations}.`
       : `No rollout in progress on ${namespace}/${settings.virtualService}; route ${target.routeLabel}: ${destinations}.`,
   );
   return {

@@ -285,6 +285,11 @@ describe(
         /Traffic: The canary received [\d.]+% of \d+ requests at weight 30%/,
       );
 
+      const status = await runAction('main', { inputs: { ...hosts, command: 'status' } });
+      assertPassed(status);
+      assert.match(status.stdout, /backend-stable -> backend-canary at 30%/);
+      assert.equal(status.outputs.weight, '30');
+
       const rollback = await runAction('main', { inputs: { ...hosts, command: 'rollback' } });
       assertPassed(rollback);
       assertAllRestored();
