@@ -12,5 +12,5 @@ if (major < 22 || major === 22 && minor < 19) {
 }
 var { enableCompileCache } = await import("node:module");
 enableCompileCache();
-var { main } = await import("./chunks/process-W42LNT67.js");
+var { main } = await import("./chunks/process-HQMMTK4M.js");
 await main();

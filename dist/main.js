@@ -1,10 +1,10 @@
 import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
 import {
   run
-} from "./chunks/chunk-OKADSOZ2.js";
-import "./chunks/chunk-NTCD6D4A.js";
-import "./chunks/chunk-FSLV6J3E.js";
-import "./chunks/chunk-C6BZH5LE.js";
+} from "./chunks/chunk-THASXI5D.js";
+import "./chunks/chunk-5XUZ64YN.js";
+import "./chunks/chunk-LLZ3CGJU.js";
+import "./chunks/chunk-7YP7M47S.js";
 
 // src/github/index.ts
 await run();

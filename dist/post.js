@@ -9,14 +9,14 @@ import {
   getState,
   info,
   warning
-} from "./chunks/chunk-OKADSOZ2.js";
+} from "./chunks/chunk-THASXI5D.js";
 import {
   restoreRoute
-} from "./chunks/chunk-NTCD6D4A.js";
+} from "./chunks/chunk-5XUZ64YN.js";
 import {
   parseSettings
-} from "./chunks/chunk-FSLV6J3E.js";
-import "./chunks/chunk-C6BZH5LE.js";
+} from "./chunks/chunk-LLZ3CGJU.js";
+import "./chunks/chunk-7YP7M47S.js";
 
 // src/github/post.ts
 async function post() {
