@@ -1,11 +1,12 @@
 import * as core from '@actions/core';
 import { parseSettings } from '../config/settings.ts';
-import { restoreRoute } from '../rollout/rollback.ts';
+import { restoreRoutes } from '../rollout/group.ts';
 import { createDeps, describe, STATE_FINISHED, STATE_RUN_ID, STATE_STARTED } from './main.ts';
 
 /**
  * The action's post step: when main started but never finished (killed, runner lost the
- * process), restore the route of the rollout that this run owns. It only ever warns.
+ * process), restore the routes of the rollout that this run owns, on every VirtualService it
+ * names. It only ever warns.
  */
 export async function post(): Promise<void> {
   if (core.getState(STATE_STARTED) !== 'true' || core.getState(STATE_FINISHED) === 'true') return;
@@ -15,10 +16,12 @@ export async function post(): Promise<void> {
     if (settings.command !== 'step' || settings.dryRun) return;
     const deps = createDeps(settings, new AbortController().signal, runId);
     const namespace = settings.namespace ?? deps.cluster.defaultNamespace;
-    const { restored } = await restoreRoute(deps, namespace, settings.virtualService, runId);
-    if (restored)
+    const names = settings.virtualServices;
+    const restored = await restoreRoutes(deps, namespace, names, runId);
+    const done = names.filter((_, i) => restored[i]);
+    if (done.length > 0)
       core.warning(
-        `The main step did not finish: restored the original route of ${namespace}/${settings.virtualService}.`,
+        `The main step did not finish: restored the original route of ${done.map((n) => `${namespace}/${n}`).join(', ')}.`,
       );
     else
       core.info(
