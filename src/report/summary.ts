@@ -34,11 +34,34 @@ export function renderSummary(report: StageReport): string {
     reasonBlock(report),
     detailsTable(report),
     analysisSection(report, names),
+    trafficSection(report),
     checksSection(report, names),
     chartSection(report, names),
     planSection(report),
   ];
   return `${sections.filter((s) => s !== undefined).join('\n\n')}\n`;
+}
+
+/** Whether the canary received the share of traffic its weight promised, per weight watched. */
+function trafficSection(report: StageReport): string | undefined {
+  if (!report.traffic || report.traffic.length === 0) return undefined;
+  const rows = report.traffic.map((t) => [
+    `${t.weight}%`,
+    `${t.expectedPercent.toFixed(1)}%`,
+    t.observedPercent === undefined ? 'n/a' : `${t.observedPercent.toFixed(1)}%`,
+    String(t.requests),
+    t.verdict === 'mismatch' ? '**mismatch**' : t.verdict,
+    cell(t.sentence),
+  ]);
+  const header = [
+    'Weight',
+    'Expected share',
+    'Observed share',
+    'Requests',
+    'Verdict',
+    'Explanation',
+  ];
+  return `### Traffic verification\n\n${table(header, rows)}`;
 }
 
 /** The reason stands first and stands out: it is what a person opening a failed job looks for. */

@@ -418,3 +418,40 @@ void describe('sequential analysis in the reports', () => {
     }
   });
 });
+
+describe('traffic verification in the summary', () => {
+  it('shows each weight with expected and observed share, mismatches in bold', () => {
+    const summary = renderSummary(
+      report({
+        traffic: [
+          {
+            weight: 10,
+            verdict: 'ok',
+            expectedPercent: 10,
+            observedPercent: 9.6,
+            requests: 1200,
+            sentence: 'as configured',
+          },
+          {
+            weight: 20,
+            verdict: 'mismatch',
+            expectedPercent: 20,
+            observedPercent: 0.4,
+            requests: 900,
+            sentence: 'pods may lack a sidecar | check',
+          },
+        ],
+      }),
+    );
+    assert.match(summary, /### Traffic verification/);
+    assert.match(summary, /\| 10% \| 10\.0% \| 9\.6% \| 1200 \| ok \| as configured \|/);
+    assert.match(
+      summary,
+      /\| 20% \| 20\.0% \| 0\.4% \| 900 \| \*\*mismatch\*\* \| pods may lack a sidecar \\\| check \|/,
+    );
+  });
+
+  it('is left out when nothing was verified', () => {
+    assert.doesNotMatch(renderSummary(report()), /Traffic verification/);
+  });
+});
