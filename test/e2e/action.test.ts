@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { backendVirtualService, SHOP } from '../../src/sandbox/fixtures.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
-import { runAction, type ActionRun } from '../helpers/action-runner.ts';
+import { assertPassed, runAction } from '../helpers/action-runner.ts';
 import { start as startGithubApi } from '../helpers/github-api-double.ts';
 import { skipWithoutPrometheus } from '../helpers/sandbox.ts';
 import { assertRestored, backendVs, primaryRoute, resetShop, weights } from '../helpers/shop.ts';
@@ -363,10 +363,6 @@ describe('Istio API versions', () => {
     }
   });
 });
-
-function assertPassed(run: ActionRun): void {
-  assert.equal(run.code, 0, `exit ${run.code}\n${run.stdout}\n${run.stderr}`);
-}
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import type { HTTPRoute, VirtualService } from '../../src/istio/types.ts';
+import type { VirtualService } from '../../src/istio/types.ts';
 import {
   backendVirtualService,
   frontendVirtualService,
@@ -15,8 +15,9 @@ import {
 import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
 import type { ClientSpec } from '../../src/sandbox/simulator.ts';
 import { DEFAULT_BEHAVIOUR } from '../../src/sandbox/simulator.ts';
-import { runAction, type ActionRun } from '../helpers/action-runner.ts';
+import { assertPassed, runAction } from '../helpers/action-runner.ts';
 import { skipWithoutPrometheus } from '../helpers/sandbox.ts';
+import { assertExactly, weights } from '../helpers/shop.ts';
 
 const RPS = 100;
 const TESTER_MATCH = '- headers:\n    canary:\n      exact: canary-tester\n';
@@ -396,26 +397,4 @@ function sentBy(sandbox: Sandbox, source: string): Record<string, number> {
     out[l.destination_workload] = (out[l.destination_workload] ?? 0) + s.value;
   }
   return out;
-}
-
-function assertPassed(run: ActionRun): void {
-  assert.equal(run.code, 0, `exit ${run.code}\n${run.stdout}\n${run.stderr}`);
-}
-
-/** Spec, labels and annotations byte for byte as `expected`. */
-function assertExactly(current: VirtualService, expected: VirtualService): void {
-  const name = expected.metadata.name;
-  assert.equal(JSON.stringify(current.spec), JSON.stringify(expected.spec), `${name}: spec`);
-  assert.deepEqual(current.metadata.labels, expected.metadata.labels, `${name}: labels`);
-  assert.deepEqual(
-    current.metadata.annotations,
-    expected.metadata.annotations,
-    `${name}: annotations`,
-  );
-}
-
-function weights(route: HTTPRoute): Record<string, number> {
-  return Object.fromEntries(
-    (route.route ?? []).map((d) => [d.destination.subset ?? 'host', d.weight ?? 100]),
-  );
 }

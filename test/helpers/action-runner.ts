@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -129,4 +130,9 @@ export function parseFileCommand(text: string): Record<string, string> {
     }
   }
   return values;
+}
+
+/** The run exited 0; the message carries its output. */
+export function assertPassed(run: ActionRun): void {
+  assert.equal(run.code, 0, `exit ${run.code}\n${run.stdout}\n${run.stderr}`);
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { HTTPRoute } from '../../src/istio/types.ts';
+import type { HTTPRoute, VirtualService } from '../../src/istio/types.ts';
 import { backendVirtualService, SHOP, shopClients } from '../../src/sandbox/fixtures.ts';
 import type { Sandbox } from '../../src/sandbox/sandbox.ts';
 import { DEFAULT_BEHAVIOUR } from '../../src/sandbox/simulator.ts';
@@ -23,19 +23,21 @@ export function primaryRoute(sandbox: Sandbox): HTTPRoute {
   return backendVs(sandbox).spec.http.find((r) => r.name === 'primary')!;
 }
 
-/** The VirtualService equals the user's original: spec byte for byte, labels, annotations. */
-export function assertRestored(current: {
-  spec: unknown;
-  metadata: { labels?: unknown; annotations?: unknown };
-}): void {
-  const original = backendVirtualService();
-  assert.equal(
-    JSON.stringify(current.spec),
-    JSON.stringify(original.spec),
-    'spec restored byte for byte',
+/** Spec (byte for byte), labels and annotations as `expected`. */
+export function assertExactly(current: VirtualService, expected: VirtualService): void {
+  const name = expected.metadata.name;
+  assert.equal(JSON.stringify(current.spec), JSON.stringify(expected.spec), `${name}: spec`);
+  assert.deepEqual(current.metadata.labels, expected.metadata.labels, `${name}: labels`);
+  assert.deepEqual(
+    current.metadata.annotations,
+    expected.metadata.annotations,
+    `${name}: annotations`,
   );
-  assert.deepEqual(current.metadata.labels, original.metadata.labels);
-  assert.deepEqual(current.metadata.annotations, original.metadata.annotations);
+}
+
+/** The backend VirtualService equals the user's original, byte for byte. */
+export function assertRestored(current: VirtualService): void {
+  assertExactly(current, backendVirtualService());
 }
 
 /** `{ v1: 90, v2: 10 }` for a split route; `host` for a destination without a subset. */
