@@ -120,10 +120,25 @@ export function createCluster(options: KubeOptions): Cluster {
         custom.replaceNamespacedCustomObject({ ...ref, namespace, name, body: vs }),
       )) as VirtualService;
     },
+    async listVirtualServices(namespace) {
+      const ref = await crd('virtualservices');
+      const list = (await call(`LIST virtualservices in ${namespace}`, () =>
+        custom.listNamespacedCustomObject({ ...ref, namespace }),
+      )) as { items: VirtualService[] };
+      return list.items;
+    },
     async getDestinationRule(namespace, name) {
       const ref = await crd('destinationrules');
       return (await call(`GET destinationrules/${name} in ${namespace}`, () =>
         custom.getNamespacedCustomObject({ ...ref, namespace, name }),
+      )) as DestinationRule;
+    },
+    async replaceDestinationRule(dr) {
+      const ref = await crd('destinationrules');
+      const { name } = dr.metadata;
+      const namespace = dr.metadata.namespace!;
+      return (await call(`PUT destinationrules/${name} in ${namespace}`, () =>
+        custom.replaceNamespacedCustomObject({ ...ref, namespace, name, body: dr }),
       )) as DestinationRule;
     },
     async listDestinationRules(namespace) {
@@ -239,7 +254,7 @@ function translate(error: unknown, what: string): Error {
       return new NotFoundError(`${what} failed: not found${detail}`);
     case 403:
       return new ForbiddenError(
-        `${what} failed: forbidden${detail}. The step's credentials need the Role in the README (get/update/patch virtualservices; get/list destinationrules and deployments; get services/proxy).`,
+        `${what} failed: forbidden${detail}. The step's credentials need the Role in the README (get/update/patch virtualservices; get/list destinationrules and deployments; get services/proxy; with cleanup also list virtualservices and update destinationrules).`,
       );
     case 401:
       return new UserError(
