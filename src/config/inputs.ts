@@ -224,6 +224,13 @@ export const INPUTS: readonly InputSpec[] = [
     type: 'string',
   },
   {
+    name: 'cleanup',
+    description:
+      'Promote only: then remove the old (stable) subset from the DestinationRule once no VirtualService routes to it, before you delete the old Deployment. Never deletes workloads; a subset still routed to stays, named in a warning. Host canaries: nothing to do.',
+    default: 'false',
+    type: 'boolean',
+  },
+  {
     name: 'dry-run',
     description: 'Print the planned change and touch nothing.',
     default: 'false',

@@ -87,6 +87,11 @@ export interface Settings {
   metrics: CustomMetric[];
   /** What a watch without enough canary traffic means. */
   onNoData: 'fail' | 'pass';
+  /**
+   * Promote only: afterwards remove the old (stable) subset from the DestinationRule once nothing
+   * routes to it. Workloads are never deleted.
+   */
+  cleanup: boolean;
   /** Print the planned change and touch nothing. */
   dryRun: boolean;
   /** Token for commit statuses; undefined = none posted. */
@@ -163,6 +168,7 @@ export function parseSettings(read: InputReader): Settings {
     maxErrorRatio: number('max-error-ratio', withDefault('max-error-ratio'), 1, MAX_ERROR_RATIO),
     metrics: optional(raw('metrics'), parseCustomMetrics) ?? [],
     onNoData: oneOf('on-no-data', withDefault('on-no-data'), ['fail', 'pass']),
+    cleanup: boolean('cleanup', withDefault('cleanup')),
     dryRun: boolean('dry-run', withDefault('dry-run')),
     githubToken: raw('github-token'),
   };

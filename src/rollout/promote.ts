@@ -6,8 +6,14 @@ import { promoteSplit, type CanarySides } from '../istio/split.ts';
 import { findHostTargetRoute } from '../istio/host-canary.ts';
 import { findTargetRoute, withRoute } from '../istio/route.ts';
 import { readState, type DependentRef } from '../istio/state.ts';
-import type { VirtualService } from '../istio/types.ts';
+import type { DestinationRule, VirtualService } from '../istio/types.ts';
 import type { StageReport } from '../report/report.ts';
+import {
+  planOldSubsetRemoval,
+  removeOldSubset,
+  type CleanupOutcome,
+  type CleanupRequest,
+} from './cleanup.ts';
 import type { RolloutDeps } from './deps.ts';
 import { unpinDependents } from './group.ts';
 import { baseReport } from './stage.ts';
@@ -18,37 +24,108 @@ import { updateVirtualService } from './update.ts';
  * The `promote` command: all traffic to the canary, written as one destination with the
  * original destination's fields, in every VirtualService named; the routes the rollout inserted
  * (tester routes, its mirror, the dependents' caller routes) and the rollout state removed.
+ * With `cleanup`, the old subset then leaves the DestinationRule once nothing routes to it.
  */
 export async function runPromote(settings: Settings, deps: RolloutDeps): Promise<StageReport> {
   const startedAt = deps.clock.now();
-  const targets = await deps.logger.group('Preflight', () => preflight(settings, deps));
+  const resolved = await deps.logger.group('Preflight', () => preflight(settings, deps));
+  const { targets } = resolved;
   const primary = targets[0];
   const pair = sidePair(settings, primary.state);
   const base = baseReport(settings, deps, primary, startedAt);
-  if (settings.dryRun) {
-    const after = promoteEdit(structuredClone(primary.vs), settings, primary)?.vs ?? primary.vs;
-    return {
-      ...base,
-      outcome: 'dry-run',
-      weightAfter: base.weightBefore,
-      plan: { before: primary.vs.spec, after: after.spec },
-    };
-  }
+  const cleanup = cleanupRequest(settings, deps, resolved, pair);
+  if (settings.dryRun) return dryRun(settings, deps, resolved, base, cleanup);
   const written = await deps.logger.group('Promote', async () => {
     let any = false;
     for (const target of targets) any = (await promoteOne(settings, deps, target, pair)) || any;
     return any;
   });
+  const cleaned =
+    cleanup &&
+    (await deps.logger.group('Clean-up', () =>
+      removeOldSubset(deps.cluster, deps.logger, cleanup),
+    ));
   return {
     ...base,
     outcome: written ? 'promoted' : 'noop',
     weightAfter: written ? 100 : base.weightBefore,
     finishedAt: new Date(deps.clock.now()).toISOString(),
+    ...cleanupReason(cleaned),
   };
 }
 
+/** What preflight resolved: the VirtualServices, and for subsets the DestinationRule. */
+interface Resolved {
+  targets: Target[];
+  destinationRule?: DestinationRule;
+}
+
+/**
+ * The plan of a dry run: the primary VirtualService's spec before and after; with `cleanup`,
+ * the DestinationRule's too, side by side with it. Writes nothing.
+ */
+async function dryRun(
+  settings: Settings,
+  deps: RolloutDeps,
+  resolved: Resolved,
+  base: ReturnType<typeof baseReport>,
+  cleanup: CleanupRequest | undefined,
+): Promise<StageReport> {
+  const promoted = resolved.targets.map(
+    (target) => promoteEdit(structuredClone(target.vs), settings, target)?.vs ?? target.vs,
+  );
+  const before = resolved.targets[0].vs.spec;
+  const report: StageReport = {
+    ...base,
+    outcome: 'dry-run',
+    weightAfter: base.weightBefore,
+    plan: { before, after: promoted[0].spec },
+  };
+  if (!cleanup) return report;
+  const planned = await planOldSubsetRemoval(deps.cluster, cleanup, promoted);
+  deps.logger.info(planned.outcome.sentence);
+  return {
+    ...report,
+    reason: planned.outcome.sentence,
+    plan: {
+      before: { virtualService: before, destinationRule: planned.before.spec },
+      after: { virtualService: promoted[0].spec, destinationRule: planned.after.spec },
+    },
+  };
+}
+
+/**
+ * What `cleanup` removes: the old subset (the rollout's stable subset from its state, else the
+ * input) of the DestinationRule preflight resolved. Host canaries have no subsets: nothing.
+ */
+function cleanupRequest(
+  settings: Settings,
+  deps: RolloutDeps,
+  resolved: Resolved,
+  pair: SidePair,
+): CleanupRequest | undefined {
+  if (!settings.cleanup) return undefined;
+  if (pair.kind === 'hosts' || !resolved.destinationRule) {
+    deps.logger.info(
+      'Input "cleanup": a host canary has no subsets to remove; nothing to clean up (Services and Deployments are left as they are).',
+    );
+    return undefined;
+  }
+  return {
+    destinationRule: resolved.destinationRule,
+    subset: pair.stable,
+    namespace: resolved.targets[0].namespace,
+  };
+}
+
+/** A clean-up that left the subset in place says so in the report; a done one only in the log. */
+function cleanupReason(outcome: CleanupOutcome | undefined): { reason?: string } {
+  if (!outcome || outcome.result === 'removed' || outcome.result === 'absent') return {};
+  return { reason: outcome.sentence };
+}
+
 /** Resolves every VirtualService and checks that the canary can take all the traffic. */
-async function preflight(settings: Settings, deps: RolloutDeps): Promise<Target[]> {
+async function preflight(settings: Settings, deps: RolloutDeps): Promise<Resolved> {
   const targets: Target[] = [];
   for (const name of settings.virtualServices) {
     const target = await resolveTarget(settings, deps.cluster, name);
@@ -62,7 +139,7 @@ async function preflight(settings: Settings, deps: RolloutDeps): Promise<Target[
       `The canary ${workloads.canary.label} has no ready pods; promoting would send all traffic nowhere.`,
     );
   }
-  return targets;
+  return { targets, destinationRule: workloads.destinationRule };
 }
 
 function assertPromotable(target: Target, settings: Settings, name: string): void {
