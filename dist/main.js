@@ -1,10 +1,10 @@
 import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
 import {
   run
-} from "./chunks/chunk-THASXI5D.js";
-import "./chunks/chunk-5XUZ64YN.js";
-import "./chunks/chunk-LLZ3CGJU.js";
-import "./chunks/chunk-7YP7M47S.js";
+} from "./chunks/chunk-GR7CWL2Y.js";
+import "./chunks/chunk-QJSVXISK.js";
+import "./chunks/chunk-DVVOOAVP.js";
+import "./chunks/chunk-6P75CZHU.js";
 
 // src/github/index.ts
 await run();

@@ -9,14 +9,14 @@ import {
   getState,
   info,
   warning
-} from "./chunks/chunk-THASXI5D.js";
+} from "./chunks/chunk-GR7CWL2Y.js";
 import {
-  restoreRoute
-} from "./chunks/chunk-5XUZ64YN.js";
+  restoreRoutes
+} from "./chunks/chunk-QJSVXISK.js";
 import {
   parseSettings
-} from "./chunks/chunk-LLZ3CGJU.js";
-import "./chunks/chunk-7YP7M47S.js";
+} from "./chunks/chunk-DVVOOAVP.js";
+import "./chunks/chunk-6P75CZHU.js";
 
 // src/github/post.ts
 async function post() {
@@ -27,10 +27,12 @@ async function post() {
     if (settings.command !== "step" || settings.dryRun) return;
     const deps = createDeps(settings, new AbortController().signal, runId);
     const namespace = settings.namespace ?? deps.cluster.defaultNamespace;
-    const { restored } = await restoreRoute(deps, namespace, settings.virtualService, runId);
-    if (restored)
+    const names = settings.virtualServices;
+    const restored = await restoreRoutes(deps, namespace, names, runId);
+    const done = names.filter((_, i) => restored[i]);
+    if (done.length > 0)
       warning(
-        `The main step did not finish: restored the original route of ${namespace}/${settings.virtualService}.`
+        `The main step did not finish: restored the original route of ${done.map((n) => `${namespace}/${n}`).join(", ")}.`
       );
     else
       info(
