@@ -11,6 +11,8 @@ const TARGET = [
   'destination-rule',
   'stable-subset',
   'canary-subset',
+  'stable-host',
+  'canary-host',
 ];
 
 interface CommandHelp {
@@ -31,7 +33,7 @@ const COMMAND_HELP: Record<string, CommandHelp> = {
   promote: {
     summary: 'Send all traffic of the route to the canary subset and remove the rollout state.',
     needs: ['virtual-service', 'stable-subset', 'canary-subset'],
-    reads: [...TARGET, 'dry-run'],
+    reads: [...TARGET, 'cleanup', 'dry-run'],
   },
   rollback: {
     summary:

@@ -16,7 +16,7 @@ import {
 } from './cleanup.ts';
 import type { RolloutDeps } from './deps.ts';
 import { unpinDependents } from './group.ts';
-import { baseReport } from './stage.ts';
+import { baseReport, noRolloutReport, readVirtualService } from './stage.ts';
 import { resolveSides, resolveTarget, sidePair, type SidePair, type Target } from './target.ts';
 import { updateVirtualService } from './update.ts';
 
@@ -28,7 +28,18 @@ import { updateVirtualService } from './update.ts';
  */
 export async function runPromote(settings: Settings, deps: RolloutDeps): Promise<StageReport> {
   const startedAt = deps.clock.now();
-  const resolved = await deps.logger.group('Preflight', () => preflight(settings, deps));
+  const resolved = await deps.logger.group('Preflight', () =>
+    preflight(settings, deps).catch(async (error: unknown) => {
+      if (error instanceof UserError && (await alreadyPromoted(settings, deps))) return undefined;
+      throw error;
+    }),
+  );
+  if (!resolved) {
+    const reason = `Already promoted: no rollout is in progress and the route sends all traffic to ${settings.canaryHost ?? settings.canarySubset}.`;
+    deps.logger.info(reason);
+    const namespace = settings.namespace ?? deps.cluster.defaultNamespace;
+    return noRolloutReport('promote', namespace, settings.virtualService, startedAt, deps, reason);
+  }
   const { targets } = resolved;
   const primary = targets[0];
   const pair = sidePair(settings, primary.state);
@@ -222,4 +233,25 @@ function sidesOf(settings: Settings, target: Target): CanarySides {
     stableSubset: pair.stable,
     canarySubset: pair.canary,
   };
+}
+
+/**
+ * A re-run of a promote that already finished: no rollout state on any VirtualService named, no
+ * route left to the stable side, and some route sending everything to the canary. A no-op, not
+ * an error, so that re-running a pipeline's promote job is safe.
+ */
+async function alreadyPromoted(settings: Settings, deps: RolloutDeps): Promise<boolean> {
+  const canary = settings.canaryHost ?? settings.canarySubset;
+  const stable = settings.stableHost ?? settings.stableSubset;
+  const sideOf = (d: { destination: { host: string; subset?: string } }): string | undefined =>
+    settings.canaryHost !== undefined ? d.destination.host : d.destination.subset;
+  for (const name of settings.virtualServices) {
+    const { vs } = await readVirtualService({ ...settings, virtualService: name }, deps.cluster);
+    if (readState(vs)) return false;
+    const routes = (vs.spec.http ?? []).map((r) => r.route ?? []);
+    if (routes.some((dests) => dests.some((d) => sideOf(d) === stable))) return false;
+    if (!routes.some((dests) => dests.length > 0 && dests.every((d) => sideOf(d) === canary)))
+      return false;
+  }
+  return true;
 }

@@ -85,6 +85,11 @@ describe(
         expected.metadata.annotations,
         'no state left behind',
       );
+
+      const again = await runAction('main', { inputs: { ...inputs, command: 'promote' } });
+      assertPassed(again);
+      assert.equal(again.outputs.result, 'noop', 're-running a finished promote is a no-op');
+      assert.equal(JSON.stringify(vs().spec), JSON.stringify(expected.spec));
     });
 
     test('a faulty canary is rolled back before duration runs out, the spec restored exactly', async () => {
