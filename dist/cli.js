@@ -12,5 +12,5 @@ if (major < 22 || major === 22 && minor < 19) {
 }
 var { enableCompileCache } = await import("node:module");
 enableCompileCache();
-var { main } = await import("./chunks/process-5G4UQ2KI.js");
+var { main } = await import("./chunks/process-IGQ5FMBL.js");
 await main();

@@ -1,8 +1,8 @@
 import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
 import {
   run
-} from "./chunks/chunk-GR7CWL2Y.js";
-import "./chunks/chunk-QJSVXISK.js";
+} from "./chunks/chunk-CSOBGGRG.js";
+import "./chunks/chunk-BJRCJVXL.js";
 import "./chunks/chunk-DVVOOAVP.js";
 import "./chunks/chunk-6P75CZHU.js";
 

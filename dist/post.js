@@ -9,10 +9,10 @@ import {
   getState,
   info,
   warning
-} from "./chunks/chunk-GR7CWL2Y.js";
+} from "./chunks/chunk-CSOBGGRG.js";
 import {
   restoreRoutes
-} from "./chunks/chunk-QJSVXISK.js";
+} from "./chunks/chunk-BJRCJVXL.js";
 import {
   parseSettings
 } from "./chunks/chunk-DVVOOAVP.js";
