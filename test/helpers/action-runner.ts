@@ -67,6 +67,8 @@ export async function runAction(
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
   for (const [name, value] of Object.entries(options.state ?? {})) env[`STATE_${name}`] = value;
 
+  // The runner's runtime is Node 24; `npm test` puts the node@24 package first on the PATH.
+  assert.equal(process.versions.node.split('.')[0], '24', 'the action must be tested on Node 24');
   const started = Date.now();
   const child = spawn(process.execPath, [join(DIST, `${entry}.js`)], {
     env,

@@ -240,6 +240,33 @@ describe('examples use only inputs that exist', () => {
     assert.equal(checkGitlabIncludes(read('examples/gitlab/.gitlab-ci.yml')), 4);
   });
 
+  test('the GitHub examples in README.md', () => {
+    const known = new Set(INPUTS.map((i) => i.name));
+    const blocks = [...read('README.md').matchAll(/```yaml\n([\s\S]*?)```/g)].map((b) => b[1]);
+    const docs = blocks.flatMap((block) =>
+      parseAllDocuments(block).map((d) => d.toJS() as unknown),
+    );
+    const steps = docs.flatMap((doc) => {
+      const candidates = Array.isArray(doc)
+        ? doc
+        : Object.values(
+            (doc as { jobs?: Record<string, { steps?: unknown[] }> }).jobs ?? {},
+          ).flatMap((job) => job.steps ?? []);
+      return (candidates as { uses?: string; with?: Record<string, unknown> }[]).filter((step) =>
+        step.uses?.includes('/istio-canary@'),
+      );
+    });
+    assert.ok(steps.length >= 6, `found ${steps.length} steps of the action in README.md`);
+    for (const step of steps) {
+      const names = Object.keys(step.with ?? {});
+      assert.deepEqual(
+        names.filter((name) => !known.has(name)),
+        [],
+      );
+      assert.ok(names.includes('virtual-service'));
+    }
+  });
+
   test('the minimal and full pipelines in gitlab/README.md', () => {
     const blocks = [...read('gitlab/README.md').matchAll(/```yaml\n([\s\S]*?)```/g)];
     assert.deepEqual(
