@@ -4,6 +4,7 @@
  * timeout, and a host-only default route with retries: the step must change only the last one.
  */
 import type { VirtualService } from '../istio/types.ts';
+import type { ClientSpec } from './simulator.ts';
 
 export const SHOP = 'shop';
 
@@ -75,15 +76,7 @@ export function backendVirtualService(): VirtualService & {
 }
 
 /** Callers of backend: the frontend at `rps`, and a few testers with the canary header. */
-export function shopClients(rps: number): {
-  namespace: string;
-  sourceWorkload: string;
-  sourceLabels: Record<string, string>;
-  host: string;
-  rps: number;
-  headers?: Record<string, string>;
-  path?: string;
-}[] {
+export function shopClients(rps: number): ClientSpec[] {
   const frontend = {
     namespace: SHOP,
     sourceWorkload: 'frontend-v1',
