@@ -20,3 +20,14 @@ export class NotFoundError extends UserError {
 export class ForbiddenError extends UserError {
   override name = 'ForbiddenError';
 }
+
+/**
+ * An error's stack for a log, a line a call: the message first (one line; loggers escape any line
+ * break in it), then the frames, so that a message quoting hostile text cannot add lines.
+ */
+export function stackLines(error: Error): string[] {
+  const stack = error.stack ?? '';
+  const header = `${error.name}: ${error.message}`;
+  const frames = stack.startsWith(header) ? stack.slice(header.length) : '';
+  return [header, ...frames.split('\n').filter((line) => line.trim() !== '')];
+}

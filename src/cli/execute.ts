@@ -12,7 +12,9 @@ import { ACTION_ONLY } from './help.ts';
 import { terminalLogger } from './logger.ts';
 import { EXIT_FAILED, EXIT_OK, type CliIo, type Invocation } from './io.ts';
 import { inCliTerms } from './messages.ts';
-import { redact } from '../config/secrets.ts';
+import type { Secrets } from '../config/secrets.ts';
+import { stackLines } from '../errors.ts';
+import { jsonText } from '../escape/json.ts';
 
 /**
  * Runs a parsed invocation against the cluster: the log for people (stdout, or stderr under
@@ -31,14 +33,14 @@ export async function execute(parsed: Invocation, io: CliIo): Promise<number> {
       if (args.inputs[name]) logger.warn(`--${name} is read by the GitHub Action only; ignored.`);
     const report = await runCommand(
       settings,
-      createLiveDeps({ settings, logger, signal: io.signal, runId: cliRunId(io.env) }),
+      createLiveDeps({ settings, logger, signal: io.signal, runId: cliRunId(io.env), secrets }),
     );
     return await finish(report, args, io, logger, secrets);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     logger.error(inCliTerms(message, args.sources));
     if (!(error instanceof UserError) && error instanceof Error && io.env.ISTIO_CANARY_DEBUG)
-      logger.debug(error.stack ?? '');
+      for (const line of stackLines(error)) logger.debug(line);
     return EXIT_FAILED;
   }
 }
@@ -49,17 +51,20 @@ async function finish(
   args: ParsedArgs,
   io: CliIo,
   logger: Logger,
-  secrets: readonly string[],
+  secrets: Secrets,
 ): Promise<number> {
-  const reportPath = await writeJsonReport(report, io.env.ISTIO_CANARY_REPORT_DIR || undefined);
+  const reportPath = await writeJsonReport(report, {
+    dir: io.env.ISTIO_CANARY_REPORT_DIR || undefined,
+    secrets,
+  });
   const outputs = outputsOf(report, reportPath);
-  if (args.dotenv) await writeDotenv(args.dotenv, outputs);
+  if (args.dotenv) await writeDotenv(args.dotenv, outputs, secrets);
   logger.info(
     `Result: ${report.outcome}${report.reason ? ` - ${report.reason}` : ''} (canary weight ${report.weightAfter}%; report ${reportPath}).`,
   );
   if (args.output === 'json') {
     const document = { schema: REPORT_SCHEMA, ...report, outputs };
-    io.stdout(`${redact(JSON.stringify(document, null, 2), secrets)}\n`);
+    io.stdout(`${jsonText(secrets.redactDeep(document))}\n`);
   }
   return succeeded(report) && !io.signal.aborted ? EXIT_OK : EXIT_FAILED;
 }

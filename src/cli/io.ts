@@ -1,3 +1,4 @@
+import type { Secrets } from '../config/secrets.ts';
 import type { Settings } from '../config/settings.ts';
 import type { ParsedArgs } from './args.ts';
 
@@ -18,5 +19,5 @@ export const EXIT_USAGE = 2;
 export interface Invocation {
   args: ParsedArgs;
   settings: Settings;
-  secrets: string[];
+  secrets: Secrets;
 }

@@ -1,13 +1,18 @@
+import type { Secrets } from '../config/secrets.ts';
+import { logLine } from '../escape/log.ts';
 import type { Logger } from '../logger.ts';
-import { redact } from '../config/secrets.ts';
 
-/** Plain lines for a terminal or a CI log; groups as headings; secrets replaced with ***. */
+/**
+ * Plain lines for a terminal or a CI log; groups as headings. Every message is one line whatever
+ * it embeds (see logLine: no line break, no terminal escape, nothing a CI runner would run as a
+ * command), with `secrets` replaced by ***.
+ */
 export function terminalLogger(
   write: (text: string) => void,
-  secrets: readonly string[],
+  secrets: Secrets,
   debug = false,
 ): Logger {
-  const line = (text: string): void => write(`${redact(text, secrets)}\n`);
+  const line = (text: string): void => write(`${terminalText(text, secrets)}\n`);
   return {
     info: line,
     warn: (message) => line(`warning: ${message}`),
@@ -20,4 +25,9 @@ export function terminalLogger(
       return fn();
     },
   };
+}
+
+/** One line for the terminal: secrets replaced, then escaped (see logLine). */
+export function terminalText(text: string, secrets: Secrets): string {
+  return logLine(secrets.redact(text));
 }

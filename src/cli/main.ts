@@ -7,7 +7,8 @@ import { helpText } from './help.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIo, type Invocation } from './io.ts';
 import { kubeconfigInput } from './kubeconfig.ts';
 import { inCliTerms } from './messages.ts';
-import { cleanSecrets, inputSecrets, kubeconfigSecrets, redact } from '../config/secrets.ts';
+import { inputSecrets, kubeconfigSecrets, Secrets } from '../config/secrets.ts';
+import { terminalText } from './logger.ts';
 
 export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIo, type Invocation } from './io.ts';
 
@@ -25,11 +26,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
  * (help, version, a usage error: 2, printed to stderr and redacted) and touches no network.
  */
 function parseInvocation(argv: readonly string[], io: CliIo): Invocation | number {
-  let secrets: string[] = [];
+  const secrets = new Secrets();
   let args: ParsedArgs | undefined;
   try {
     args = parseArgs(argv, io.env);
-    secrets = inputSecrets(args.inputs);
+    secrets.add(inputSecrets(args.inputs));
     if (args.version) {
       io.stdout(`${io.version}\n`);
       return EXIT_OK;
@@ -39,7 +40,7 @@ function parseInvocation(argv: readonly string[], io: CliIo): Invocation | numbe
       return EXIT_OK;
     }
     const kubeconfig = kubeconfigInput(args.inputs.kubeconfig, io.env);
-    secrets = cleanSecrets([...secrets, ...kubeconfigSecrets(kubeconfig, io.env)]);
+    secrets.add(kubeconfigSecrets(kubeconfig, io.env));
     const settings = parseSettings((name) =>
       name === 'kubeconfig' ? kubeconfig : args!.inputs[name],
     );
@@ -47,13 +48,11 @@ function parseInvocation(argv: readonly string[], io: CliIo): Invocation | numbe
     return { args, settings, secrets };
   } catch (error) {
     if (!(error instanceof UsageError || error instanceof UserError)) {
-      io.stderr(redact(`istio-canary: internal error: ${String(error)}\n`, secrets));
+      io.stderr(`istio-canary: internal error: ${terminalText(String(error), secrets)}\n`);
       return EXIT_FAILED;
     }
-    const message = inCliTerms(error.message, args?.sources ?? {});
-    io.stderr(
-      redact(`istio-canary: ${message}\nRun istio-canary --help for the flags.\n`, secrets),
-    );
+    const message = terminalText(inCliTerms(error.message, args?.sources ?? {}), secrets);
+    io.stderr(`istio-canary: ${message}\nRun istio-canary --help for the flags.\n`);
     return EXIT_USAGE;
   }
 }

@@ -10,6 +10,7 @@ import { parseCustomMetrics, type CustomMetric } from '../metrics/custom.ts';
 import { parsePrometheusUrl } from '../metrics/prometheus.ts';
 import { parseDuration } from './duration.ts';
 import { INPUTS } from './inputs.ts';
+import { isBase64Kubeconfig } from './secrets.ts';
 
 export type Command = 'step' | 'promote' | 'rollback' | 'status';
 
@@ -324,7 +325,7 @@ export function parseHeaders(text: string | undefined): Record<string, string> {
 export function decodeKubeconfig(text: string | undefined): string | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   const trimmed = text.trim();
-  if (/^[A-Za-z0-9+/=\s]+$/.test(trimmed) && !trimmed.includes(':')) {
+  if (isBase64Kubeconfig(trimmed)) {
     const decoded = Buffer.from(trimmed.replace(/\s+/g, ''), 'base64').toString('utf8');
     if (looksLikeKubeconfig(decoded)) return decoded;
   }
@@ -336,7 +337,8 @@ export function decodeKubeconfig(text: string | undefined): string | undefined {
 
 function looksLikeKubeconfig(text: string): boolean {
   try {
-    const doc: unknown = parseYaml(text);
+    // Silent: the YAML library prints a warning that quotes the line, credential and all.
+    const doc: unknown = parseYaml(text, { logLevel: 'silent' });
     return typeof doc === 'object' && doc !== null && ('clusters' in doc || 'contexts' in doc);
   } catch {
     return false;

@@ -1,4 +1,6 @@
 import { getOctokit } from '@actions/github';
+import type { Secrets } from '../config/secrets.ts';
+import { plainText } from '../escape/plain.ts';
 import type { Logger } from '../logger.ts';
 import { formatLatency, formatPercent, percentileLabel } from '../report/log-line.ts';
 import { latestFigures, sideNames } from '../report/report.ts';
@@ -22,6 +24,8 @@ export interface CommitStatusOptions {
   /** The REST API root; github.com's when absent. */
   baseUrl?: string;
   logger: Logger;
+  /** Replaced in the description: it may quote an error that echoed a header or token. */
+  secrets: Secrets;
   /** Gives up on GitHub after this long; 10 s when absent. */
   timeoutMs?: number;
 }
@@ -38,7 +42,7 @@ export interface CommitStatus {
  * result must not depend on GitHub's API, so any failure is logged as a warning.
  */
 export async function postCommitStatus(opts: CommitStatusOptions): Promise<void> {
-  const status = commitStatusFor(opts.report);
+  const status = commitStatusFor(opts.report, opts.secrets);
   const where = `${opts.owner}/${opts.repo}@${opts.sha.slice(0, 12)}`;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   try {
@@ -61,12 +65,16 @@ export async function postCommitStatus(opts: CommitStatusOptions): Promise<void>
   }
 }
 
-/** Context, state and description for a report; pure, so the wording is easy to test. */
-export function commitStatusFor(report: StageReport): CommitStatus {
+/**
+ * Context, state and description for a report; pure, so the wording is easy to test. Secrets
+ * are replaced first, then the text made plain (see plainText), then cut to GitHub's limit.
+ */
+export function commitStatusFor(unredacted: StageReport, secrets: Secrets): CommitStatus {
+  const report = secrets.redactDeep(unredacted);
   return {
-    context: `istio-canary/${report.namespace}/${report.virtualService}`,
+    context: plainText(`istio-canary/${report.namespace}/${report.virtualService}`),
     state: report.outcome === 'rolled-back' ? 'failure' : 'success',
-    description: truncate(describeOutcome(report), MAX_DESCRIPTION_LENGTH),
+    description: truncate(plainText(describeOutcome(report)), MAX_DESCRIPTION_LENGTH),
   };
 }
 

@@ -1,8 +1,8 @@
 import * as core from '@actions/core';
 import { parseSettings, type Settings } from '../config/settings.ts';
-import { inputSecrets, kubeconfigSecrets } from '../config/secrets.ts';
+import { inputSecrets, kubeconfigSecrets, Secrets } from '../config/secrets.ts';
 import { INPUTS } from '../config/inputs.ts';
-import { UserError } from '../errors.ts';
+import { stackLines, UserError } from '../errors.ts';
 import { createLiveDeps } from '../live-deps.ts';
 import { writeJsonReport } from '../report/json.ts';
 import { outputsOf } from '../report/outputs.ts';
@@ -11,7 +11,7 @@ import { renderSummary } from '../report/summary.ts';
 import type { RolloutDeps } from '../rollout/deps.ts';
 import { runCommand, succeeded } from '../rollout/run.ts';
 import { postCommitStatus } from './commit-status.ts';
-import { actionsLogger } from './logger.ts';
+import { actionsLogger, maskWithRunner, type ActionsLogger } from './logger.ts';
 import { githubRunId } from './run-id.ts';
 
 /** State keys shared with the post step. */
@@ -38,47 +38,72 @@ export async function run(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const secrets = runSecrets();
+  const logger = actionsLogger(secrets);
   try {
-    maskSecrets();
     const settings = parseSettings((name) => core.getInput(name));
     const runId = githubRunId(process.env);
     core.saveState(STATE_RUN_ID, runId);
     core.saveState(STATE_STARTED, 'true');
-    const report = await runCommand(settings, createDeps(settings, controller.signal, runId));
-    await publish(settings, report);
+    const deps = createDeps({ settings, signal: controller.signal, runId, secrets, logger });
+    const report = await runCommand(settings, deps);
+    await publish(settings, report, secrets, logger);
     if (controller.signal.aborted) process.exitCode = 1;
   } catch (error) {
-    core.setFailed(describe(error));
+    logger.fail(describe(error, logger));
   } finally {
     core.saveState(STATE_FINISHED, 'true');
   }
 }
 
 /** Cluster and Prometheus clients on the real clock, logging to the runner. */
-export function createDeps(settings: Settings, signal: AbortSignal, runId: string): RolloutDeps {
-  return createLiveDeps({ settings, logger: actionsLogger, signal, runId });
+export function createDeps(options: {
+  settings: Settings;
+  signal: AbortSignal;
+  runId: string;
+  secrets: Secrets;
+  logger: ActionsLogger;
+}): RolloutDeps {
+  return createLiveDeps(options);
 }
 
-async function publish(settings: Settings, report: StageReport): Promise<void> {
-  const reportPath = await writeJsonReport(report, process.env.RUNNER_TEMP || undefined);
+/**
+ * Every sink gets the secrets: the report file, the outputs, the summary and the commit status
+ * redact with them (the runner masks only what it prints).
+ */
+async function publish(
+  settings: Settings,
+  report: StageReport,
+  secrets: Secrets,
+  logger: ActionsLogger,
+): Promise<void> {
+  const reportPath = await writeJsonReport(report, {
+    dir: process.env.RUNNER_TEMP || undefined,
+    secrets,
+  });
   for (const [name, value] of Object.entries(outputsOf(report, reportPath)))
-    core.setOutput(name, value);
+    core.setOutput(name, secrets.redact(value));
   if (process.env.GITHUB_STEP_SUMMARY) {
     try {
-      await core.summary.addRaw(renderSummary(report), true).write();
+      await core.summary.addRaw(renderSummary(report, secrets), true).write();
     } catch (error) {
-      core.warning(`Could not write the job summary: ${describe(error)}`);
+      logger.warn(`Could not write the job summary: ${describe(error, logger)}`);
     }
   }
-  if (settings.githubToken) await postStatus(settings.githubToken, report);
-  if (!succeeded(report)) core.setFailed(report.reason ?? `The canary was rolled back.`);
+  if (settings.githubToken) await postStatus(settings.githubToken, report, secrets, logger);
+  if (!succeeded(report)) logger.fail(report.reason ?? `The canary was rolled back.`);
 }
 
-async function postStatus(token: string, report: StageReport): Promise<void> {
+async function postStatus(
+  token: string,
+  report: StageReport,
+  secrets: Secrets,
+  logger: ActionsLogger,
+): Promise<void> {
   const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
   const sha = process.env.GITHUB_SHA;
   if (!owner || !repo || !sha) {
-    core.warning(
+    logger.warn(
       'github-token is set but GITHUB_REPOSITORY or GITHUB_SHA is missing: no commit status posted.',
     );
     return;
@@ -94,28 +119,33 @@ async function postStatus(token: string, report: StageReport): Promise<void> {
     targetUrl: process.env.GITHUB_RUN_ID
       ? `${server}/${owner}/${repo}/actions/runs/${process.env.GITHUB_RUN_ID}`
       : undefined,
-    logger: actionsLogger,
+    logger,
+    secrets,
   });
 }
 
 /**
- * Masks the secret inputs and the credentials inside the kubeconfig (not its every line: masking
- * "kind: Config" or a cluster name would garble the whole log). Base64 content is masked whole.
+ * The run's secrets, registered with the runner as they are found: the secret inputs, the
+ * credentials inside the kubeconfig (base64 content whole), later an exec plugin's token.
  */
-function maskSecrets(): void {
+export function runSecrets(): Secrets {
+  const secrets = new Secrets();
+  maskWithRunner(secrets);
   const inputs = Object.fromEntries(
     INPUTS.filter((i) => i.secret).map((i) => [i.name, core.getInput(i.name)]),
   );
-  const kubeconfig = inputs.kubeconfig || undefined;
-  for (const secret of [...inputSecrets(inputs), ...kubeconfigSecrets(kubeconfig, process.env)])
-    core.setSecret(secret);
+  secrets.add([
+    ...inputSecrets(inputs),
+    ...kubeconfigSecrets(inputs.kubeconfig || undefined, process.env),
+  ]);
+  return secrets;
 }
 
 /** A user error is its message; anything else keeps its stack in the debug log. */
-export function describe(error: unknown): string {
+export function describe(error: unknown, logger: ActionsLogger): string {
   if (error instanceof UserError) return error.message;
   if (error instanceof Error) {
-    core.debug(error.stack ?? error.message);
+    for (const line of stackLines(error)) logger.debug(line);
     return error.message;
   }
   return String(error);

@@ -13,6 +13,8 @@ import type { DestinationRule, VirtualService } from '../istio/types.ts';
 import type { Logger } from '../logger.ts';
 import { isTransientNetworkError, retryAfterMs, withRetry } from '../retry.ts';
 import type { Cluster, Deployment, ProxyResponse, Service } from './cluster.ts';
+import { installExecPlugins, type ExecPluginOptions } from './exec-plugin.ts';
+import { defaultKubeconfigProblem, loadKubeconfigText } from './kubeconfig.ts';
 
 const ISTIO_GROUP = 'networking.istio.io';
 /** Newest first: the first one the server serves is used. */
@@ -27,24 +29,28 @@ export interface KubeOptions {
   logger: Logger;
   /** How long one call may keep retrying 429/5xx/network errors. */
   maxElapsedMs?: number;
+  /** Told each credential an exec plugin returns (see exec-plugin.ts); nothing when absent. */
+  onCredential?: (secret: string) => void;
 }
 
 /** Loads the kubeconfig and selects the context; errors name the input at fault. */
 export function loadKubeConfig(
   kubeconfig: string | undefined,
   context: string | undefined,
+  plugins: ExecPluginOptions = { env: process.env, onCredential: () => undefined },
 ): KubeConfig {
   const kc = new KubeConfig();
-  try {
-    if (kubeconfig !== undefined) kc.loadFromString(kubeconfig);
-    else kc.loadFromDefault();
-  } catch (error) {
-    const source =
-      kubeconfig !== undefined
-        ? 'Input "kubeconfig"'
-        : 'The default kubeconfig (KUBECONFIG or ~/.kube/config)';
-    throw new UserError(`${source} could not be loaded: ${message(error)}`);
+  if (kubeconfig !== undefined) loadKubeconfigText(kc, kubeconfig, 'Input "kubeconfig"');
+  else {
+    try {
+      kc.loadFromDefault();
+    } catch {
+      throw new UserError(
+        `The default kubeconfig (KUBECONFIG or ~/.kube/config) could not be loaded: ${defaultKubeconfigProblem(process.env)}`,
+      );
+    }
   }
+  installExecPlugins(kc, plugins);
   if (context !== undefined) {
     const names = kc.getContexts().map((c) => c.name);
     if (!names.includes(context)) {
@@ -64,7 +70,10 @@ export function loadKubeConfig(
 
 /** A Cluster on @kubernetes/client-node, with retries and errors that say what failed. */
 export function createCluster(options: KubeOptions): Cluster {
-  const kc = loadKubeConfig(options.kubeconfig, options.context);
+  const kc = loadKubeConfig(options.kubeconfig, options.context, {
+    env: process.env,
+    onCredential: options.onCredential ?? (() => undefined),
+  });
   const server = kc.getCurrentCluster()!.server;
   const custom = kc.makeApiClient(CustomObjectsApi);
   const apps = kc.makeApiClient(AppsV1Api);
@@ -281,8 +290,4 @@ function statusMessage(body: unknown): string | undefined {
   }
   const text = (value as { message?: unknown } | null)?.message;
   return typeof text === 'string' ? text : undefined;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -64,11 +64,14 @@ export function renderSuccessChart(
 }
 
 /**
- * A Mermaid string: xychart has no escape for a double quote inside a quoted text, and a line
- * break ends the statement, so both are replaced rather than escaped.
+ * A Mermaid string. xychart has no escape for a double quote inside a quoted text, a line break
+ * ends the statement, and GitHub draws the labels with HTML; subset names can come from the
+ * saved state on the cluster. So anything but letters, digits, spaces and plain punctuation
+ * (`-_.,:%'()/+`) becomes `_`, and a double quote becomes a single one.
  */
 export function quote(text: string): string {
-  return `"${text.replace(/"/g, "'").replace(/[\r\n]+/g, ' ')}"`;
+  const plain = text.replace(/"/g, "'").replace(/[^\p{L}\p{N} \-_.,:%'()/+]/gu, '_');
+  return `"${plain}"`;
 }
 
 /** Two decimals are more than a chart can show; no exponent, no trailing zeros. */

@@ -1,7 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Secrets } from '../config/secrets.ts';
+import { jsonText } from '../escape/json.ts';
+import { publishNew } from '../private-file.ts';
 import type { StageReport } from './report.ts';
 
 /** Names the layout of the JSON report so that tools reading it can tell versions apart. */
@@ -10,31 +12,37 @@ export const REPORT_SCHEMA = 'istio-canary/report/v1';
 /** Bounds the search for a free file name when several reports finish in the same millisecond. */
 const MAX_NAME_ATTEMPTS = 100;
 
+/** Where the report goes and what it must not contain. */
+export interface JsonReportOptions {
+  /** The folder; the system's temporary folder when absent (the GitHub entry passes RUNNER_TEMP). */
+  dir?: string;
+  /** Replaced in every string of the report: an error may quote a header or token. */
+  secrets: Secrets;
+}
+
 /**
- * Writes the report as pretty JSON to `istio-canary-report-<timestamp>.json` in `dir` and returns
- * the path. The caller chooses the folder (the GitHub entry passes `RUNNER_TEMP`); the default is
- * the system's temporary folder. The file appears complete or not at all: it is written under a
- * temporary name and renamed, so a reader polling the folder never sees half a report.
+ * Writes the report as pretty JSON to `istio-canary-report-<timestamp>.json` and returns the
+ * path. The file is private to the user (0600: it is uploaded as an artifact, and may be read
+ * from a shared temporary folder), appears complete or not at all, and never replaces or follows
+ * anything already there (see private-file.ts): a name taken, by a file or a planted link, moves
+ * on to the next.
  */
 export async function writeJsonReport(
   report: StageReport,
-  dir: string = tmpdir(),
+  options: JsonReportOptions,
 ): Promise<string> {
+  const dir = options.dir ?? tmpdir();
   await mkdir(dir, { recursive: true });
-  const body = `${JSON.stringify({ schema: REPORT_SCHEMA, ...report }, null, 2)}\n`;
-  const temp = join(
-    dir,
-    `.istio-canary-report-${process.pid}-${randomBytes(6).toString('hex')}.tmp`,
+  const body = `${jsonText(options.secrets.redactDeep({ schema: REPORT_SCHEMA, ...report }))}\n`;
+  const stamp = reportStamp(report.finishedAt);
+  const names = Array.from({ length: MAX_NAME_ATTEMPTS }, (_, attempt) =>
+    join(dir, `istio-canary-report-${stamp}${attempt === 0 ? '' : `-${attempt + 1}`}.json`),
   );
-  await writeFile(temp, body, { encoding: 'utf8', mode: 0o644 });
-  try {
-    const target = await freePath(dir, reportStamp(report.finishedAt));
-    await rename(temp, target);
-    return target;
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
+  const path = await publishNew(dir, '.istio-canary-report', body, names);
+  if (path === undefined) {
+    throw new Error(`Could not find a free report file name in ${dir} for ${stamp}`);
   }
+  return path;
 }
 
 /**
@@ -45,23 +53,4 @@ export function reportStamp(finishedAt: string, now: () => number = Date.now): s
   const parsed = Date.parse(finishedAt);
   const date = new Date(Number.isNaN(parsed) ? now() : parsed);
   return date.toISOString().replace(/[-:.]/g, '');
-}
-
-/** The first report name in `dir` not yet taken: two stages in one job must not overwrite each other. */
-async function freePath(dir: string, stamp: string): Promise<string> {
-  for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
-    const suffix = attempt === 0 ? '' : `-${attempt + 1}`;
-    const candidate = join(dir, `istio-canary-report-${stamp}${suffix}.json`);
-    if (!(await exists(candidate))) return candidate;
-  }
-  throw new Error(`Could not find a free report file name in ${dir} for ${stamp}`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

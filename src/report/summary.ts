@@ -1,4 +1,11 @@
 import { stringify } from 'yaml';
+import type { Secrets } from '../config/secrets.ts';
+import {
+  markdownCode as code,
+  markdownFence as fence,
+  markdownLines,
+  markdownText as text,
+} from '../escape/markdown.ts';
 import type { CheckResult } from '../metrics/types.ts';
 import { CHART_COLOURS, renderSuccessChart } from './chart.ts';
 import { formatP, formatRatio } from '../analysis/sentence.ts';
@@ -25,9 +32,12 @@ const HEADINGS: Record<Outcome, string> = {
 
 /**
  * The job summary (GitHub-flavoured Markdown, for `GITHUB_STEP_SUMMARY`): what happened, why, the
- * checks, a chart of the success rates, and in a dry run the planned change.
+ * checks, a chart of the success rates, and in a dry run the planned change. Secrets are replaced
+ * in the report first, then every value is escaped where it is placed (markdown.ts): names,
+ * reasons and messages from the cluster or Prometheus show as text, never as Markdown or HTML.
  */
-export function renderSummary(report: StageReport): string {
+export function renderSummary(unredacted: StageReport, secrets: Secrets): string {
+  const report = secrets.redactDeep(unredacted);
   const names = sideNames(report);
   const sections = [
     `## ${HEADINGS[report.outcome]}: ${code(report.virtualService)} in ${code(report.namespace)}`,
@@ -51,7 +61,7 @@ function trafficSection(report: StageReport): string | undefined {
     t.observedPercent === undefined ? 'n/a' : `${t.observedPercent.toFixed(1)}%`,
     String(t.requests),
     t.verdict === 'mismatch' ? '**mismatch**' : t.verdict,
-    cell(t.sentence),
+    text(t.sentence),
   ]);
   const header = [
     'Weight',
@@ -68,7 +78,7 @@ function trafficSection(report: StageReport): string | undefined {
 function reasonBlock(report: StageReport): string | undefined {
   if (report.reason === undefined || report.reason.trim() === '') return undefined;
   const label = report.outcome === 'rolled-back' ? 'Why it was rolled back' : 'Why';
-  return `> **${label}:** ${inline(report.reason)}`;
+  return `> **${label}:** ${text(report.reason)}`;
 }
 
 function detailsTable(report: StageReport): string {
@@ -85,7 +95,7 @@ function detailsTable(report: StageReport): string {
   if (report.weights.length > 0) {
     rows.push(['Stage weights', report.weights.map((w) => `${w}%`).join(' → ')]);
   }
-  rows.push(['Started', cell(report.startedAt)], ['Finished', cell(report.finishedAt)]);
+  rows.push(['Started', text(report.startedAt)], ['Finished', text(report.finishedAt)]);
   if (report.restoreSeconds !== undefined) {
     rows.push(['Route restored in', `${report.restoreSeconds.toFixed(1)} s after the breach`]);
   }
@@ -126,7 +136,7 @@ function checksSection(report: StageReport, names: SideNames): string | undefine
     'Reasons',
   ];
   const rows = report.checks.map((check) => checkRow(check, withCustom, withAnalysis));
-  return `### Checks\n\n${table(header.map(cell), rows)}`;
+  return `### Checks\n\n${table(header.map(text), rows)}`;
 }
 
 function checkRow(check: CheckResult, withCustom: boolean, withAnalysis: boolean): string[] {
@@ -140,10 +150,10 @@ function checkRow(check: CheckResult, withCustom: boolean, withAnalysis: boolean
     formatLatency(check.stable.latencyMs),
     String(check.canary.requests),
     String(check.stable.requests),
-    ...(withCustom ? [cell(check.custom.map(formatCustom).join(', '))] : []),
+    ...(withCustom ? [text(check.custom.map(formatCustom).join(', '))] : []),
     ...(withAnalysis ? analysisCells(check) : []),
     check.verdict === 'pass' && verdict === 'PASS' ? verdict : `**${verdict}**`,
-    cell(check.reasons.join('\n')),
+    markdownLines(check.reasons),
   ];
 }
 
@@ -152,8 +162,8 @@ function analysisCells(check: CheckResult): string[] {
   if (!a) return ['', '', ''];
   return [
     `${formatE(a.eError)} / ${formatE(a.eLatency)} / ${formatE(a.eSlo)}`,
-    cell(formatP(a.pError)),
-    cell(formatErrorRatio(a).replace('<=', '≤')),
+    text(formatP(a.pError)),
+    text(formatErrorRatio(a).replace('<=', '≤')),
   ];
 }
 
@@ -169,7 +179,7 @@ function analysisSection(report: StageReport, names: SideNames): string | undefi
     [
       `Error rate, ${code(names.canary)} vs ${code(names.stable)} (tolerated ratio ${formatRatio(a.maxErrorRatio)})`,
       formatE(e.eError),
-      cell(formatP(e.pError)),
+      text(formatP(e.pError)),
       String(a.alphaError),
     ],
   ];
@@ -178,7 +188,7 @@ function analysisSection(report: StageReport, names: SideNames): string | undefi
     rows.push([
       `Requests slower than ${bounds}`,
       formatE(e.eLatency),
-      cell(formatP(e.pLatency)),
+      text(formatP(e.pLatency)),
       String(a.alphaLatency),
     ]);
   }
@@ -186,13 +196,13 @@ function analysisSection(report: StageReport, names: SideNames): string | undefi
     rows.push([
       `Success rate of ${code(names.canary)} at least ${a.minSuccessRate}%`,
       formatE(e.eSlo),
-      cell(formatP(e.pSlo)),
+      text(formatP(e.pSlo)),
       String(a.alphaSlo),
     ]);
   }
   const lines = [
     '### Sequential analysis',
-    `> **Conclusion:** ${inline(a.sentence)}.`,
+    `> **Conclusion:** ${text(a.sentence)}.`,
     table(['Test', 'e-value', 'anytime p-value', 'alpha share'], rows),
     ratioLine(a, names),
     `Windows judged: ${a.windows} (${a.warmUpWindows} warm-up window${a.warmUpWindows === 1 ? '' : 's'} shown, not judged). Overall alpha ${a.alpha}: the chance that a canary no worse than stable is ever rolled back.`,
@@ -238,38 +248,4 @@ function planSection(report: StageReport): string | undefined {
 function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
-}
-
-/**
- * Text safe inside a table cell: a `|` would start a new column and a line break would end the
- * row, and HTML in a metric name or message must show as text.
- */
-export function cell(text: string): string {
-  return escapeHtml(text)
-    .replace(/\|/g, '\\|')
-    .replace(/\r?\n|\r/g, '<br>');
-}
-
-/** Text safe in a paragraph or quote: one line, no HTML. */
-function inline(text: string): string {
-  return escapeHtml(text).replace(/\s*[\r\n]+\s*/g, ' ');
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** Inline code that survives backticks in the text, and `|` when it sits in a table. */
-function code(text: string): string {
-  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
-  const ticks = '`'.repeat(longest + 1);
-  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
-  return `${ticks}${pad}${text.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ')}${pad}${ticks}`;
-}
-
-/** A fenced block whose fence is longer than any backtick run inside it. */
-function fence(lang: string, body: string): string {
-  const longest = Math.max(2, ...(body.match(/`+/g) ?? []).map((run) => run.length));
-  const ticks = '`'.repeat(longest + 1);
-  return `${ticks}${lang}\n${body}\n${ticks}`;
 }

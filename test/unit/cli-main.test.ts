@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { envName } from '../../src/cli/args.ts';
 import { dotenvName, dotenvText } from '../../src/cli/dotenv.ts';
+import { Secrets } from '../../src/config/secrets.ts';
 import { helpText } from '../../src/cli/help.ts';
 import { EXIT_OK, EXIT_USAGE, runCli } from '../../src/cli/main.ts';
 import { INPUTS, OUTPUTS } from '../../src/config/inputs.ts';
@@ -244,10 +245,13 @@ describe('runCli: help and version', () => {
 
 describe('dotenv', () => {
   it('names every output ISTIO_CANARY_OUTPUT_<NAME>, one line each, on one line per value', () => {
-    const text = dotenvText({ result: 'passed', 'success-rate': '99.5', report: 'a\nb' });
+    const text = dotenvText(
+      { result: 'passed', 'success-rate': '99.5', report: 'a\nb' },
+      new Secrets(),
+    );
     assert.equal(
       text,
-      'ISTIO_CANARY_OUTPUT_RESULT=passed\nISTIO_CANARY_OUTPUT_SUCCESS_RATE=99.5\nISTIO_CANARY_OUTPUT_REPORT=a b\n',
+      'ISTIO_CANARY_OUTPUT_RESULT=passed\nISTIO_CANARY_OUTPUT_SUCCESS_RATE=99.5\nISTIO_CANARY_OUTPUT_REPORT=a\\nb\n',
     );
     assert.deepEqual(
       OUTPUTS.map((o) => dotenvName(o.name)),

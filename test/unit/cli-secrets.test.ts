@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { terminalLogger } from '../../src/cli/logger.ts';
-import { cleanSecrets, inputSecrets, kubeconfigSecrets, redact } from '../../src/config/secrets.ts';
+import {
+  cleanSecrets,
+  inputSecrets,
+  kubeconfigSecrets,
+  redact,
+  Secrets,
+} from '../../src/config/secrets.ts';
 
 const KUBECONFIG = `apiVersion: v1
 kind: Config
@@ -81,7 +87,14 @@ describe('inputSecrets', () => {
     });
     assert.deepEqual(
       [...found].sort(),
-      ['Bearer hdr-cred-2', 'ghs_abcdef', 'hdr-cred-2', 'prom-token-1', 'tenant-33'].sort(),
+      [
+        'Bearer hdr-cred-2',
+        'Bearer%20hdr-cred-2',
+        'ghs_abcdef',
+        'hdr-cred-2',
+        'prom-token-1',
+        'tenant-33',
+      ].sort(),
     );
   });
 });
@@ -104,12 +117,113 @@ describe('cleanSecrets and redact', () => {
 
   it('the terminal logger redacts every line it writes, debug only when asked', () => {
     const lines: string[] = [];
-    const quiet = terminalLogger((text) => lines.push(text), ['s3cr3t'], false);
+    const quiet = terminalLogger((text) => lines.push(text), new Secrets(['s3cr3t']), false);
     quiet.info('token s3cr3t here');
     quiet.error('s3cr3t failed');
     quiet.debug('s3cr3t debug');
-    const loud = terminalLogger((text) => lines.push(text), ['s3cr3t'], true);
+    const loud = terminalLogger((text) => lines.push(text), new Secrets(['s3cr3t']), true);
     loud.debug('s3cr3t debug');
     assert.deepEqual(lines, ['token *** here\n', 'error: *** failed\n', 'debug: *** debug\n']);
+  });
+});
+
+describe('kubeconfigSecrets: credentials outside the token fields', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-secrets-more-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = (user: object, server = 'https://127.0.0.1:6443'): object => ({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'c', cluster: { server } }],
+    users: [{ name: 'u', user }],
+    contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+    'current-context': 'c',
+  });
+
+  it('takes user:password from a server or proxy URL, as written and decoded', () => {
+    const found = kubeconfigSecrets(
+      JSON.stringify(config({}, 'https://admin:p%40ss-Word-77@api.example:6443')),
+      {},
+    );
+    for (const secret of ['admin:p%40ss-Word-77', 'p%40ss-Word-77', 'p@ss-Word-77'])
+      assert.ok(found.includes(secret), secret);
+    assert.ok(!found.includes('admin'));
+  });
+
+  it('takes an exec plugin credential variables and arguments, not its plain ones', () => {
+    const found = kubeconfigSecrets(
+      JSON.stringify(
+        config({
+          exec: {
+            command: 'get-token',
+            args: [
+              '--cluster',
+              'prod-eu',
+              '--token',
+              'arg-tok-1234',
+              '--password=pw-eq-5678',
+              'Xk29sLq84PzRt7Wm',
+            ],
+            env: [
+              { name: 'VAULT_TOKEN', value: 'hvs-env-9012' },
+              { name: 'AWS_PROFILE', value: 'production' },
+              { name: 'OTHER', value: 'AKd83jsL29dkQp1Z' },
+            ],
+          },
+        }),
+      ),
+      {},
+    );
+    for (const secret of [
+      'arg-tok-1234',
+      'pw-eq-5678',
+      'Xk29sLq84PzRt7Wm',
+      'hvs-env-9012',
+      'AKd83jsL29dkQp1Z',
+    ])
+      assert.ok(found.includes(secret), secret);
+    for (const plain of ['prod-eu', 'production', 'get-token', '--cluster'])
+      assert.ok(!found.includes(plain), `${plain} is not a secret`);
+  });
+
+  it('reads a one-line JSON kubeconfig as a kubeconfig, not as base64', () => {
+    const json = JSON.stringify(config({ token: 'json-tok-3456' }));
+    const found = kubeconfigSecrets(json, {});
+    assert.ok(found.includes('json-tok-3456'));
+    assert.ok(!found.includes(json), 'the whole document is not one secret');
+  });
+
+  it('reads base64 wrapped over several lines', () => {
+    const wrapped = Buffer.from(KUBECONFIG)
+      .toString('base64')
+      .replace(/(.{76})/g, '$1\n');
+    assert.ok(wrapped.includes('\n'));
+    assert.ok(kubeconfigSecrets(wrapped, {}).includes('tok-AAAA1111'));
+  });
+
+  it('takes the content of a token file, not its path', () => {
+    const file = join(dir, 'token');
+    writeFileSync(file, 'file-tok-7890\n');
+    const found = kubeconfigSecrets(JSON.stringify(config({ 'token-file': file })), {});
+    assert.ok(found.includes('file-tok-7890'));
+    assert.ok(!found.includes(file));
+  });
+});
+
+describe('Secrets', () => {
+  it('tells a listener of every secret, those known and those added later', () => {
+    const secrets = new Secrets(['first-secret']);
+    const told: string[] = [];
+    secrets.onAdd((value) => told.push(value));
+    secrets.add(['later-secret', 'first-secret', 'ab']);
+    assert.deepEqual(told, ['first-secret', 'later-secret']);
+  });
+
+  it('redacts every string of a value, keys too, as written, JSON-escaped or percent-encoded', () => {
+    const secrets = new Secrets(['s e"cret']);
+    assert.deepEqual(
+      secrets.redactDeep({ a: ['x s e"cret', 's%20e%22cret'], 's e"cret': 1, n: 2, z: null }),
+      { a: ['x ***', '***'], '***': 1, n: 2, z: null },
+    );
+    assert.equal(secrets.redact(JSON.stringify('s e"cret')), '"***"');
   });
 });

@@ -6,6 +6,7 @@ import {
   postCommitStatus,
   truncate,
 } from '../../src/github/commit-status.ts';
+import { Secrets } from '../../src/config/secrets.ts';
 import { MemoryLogger } from '../../src/logger.ts';
 import type { CheckResult } from '../../src/metrics/types.ts';
 import type { StageReport } from '../../src/report/report.ts';
@@ -14,6 +15,7 @@ import { start } from '../helpers/github-api-double.ts';
 import type { GitHubApiDouble } from '../helpers/github-api-double.ts';
 
 const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+const NO_SECRETS = new Secrets();
 
 function check(overrides: Partial<CheckResult> = {}): CheckResult {
   return checkResult({ elapsedMs: 60_000, ...overrides });
@@ -25,7 +27,7 @@ function report(overrides: Partial<StageReport> = {}): StageReport {
 
 void describe('commitStatusFor', () => {
   void it('reports a passed stage as success with its key figures', () => {
-    assert.deepEqual(commitStatusFor(report()), {
+    assert.deepEqual(commitStatusFor(report(), NO_SECRETS), {
       context: 'istio-canary/shop/reviews',
       state: 'success',
       description: 'Passed at 10%: v2 success 99.6%, p99 84ms, 312 req',
@@ -40,6 +42,7 @@ void describe('commitStatusFor', () => {
         checks: [check({ weight: 25, verdict: 'fail' })],
         reason: 'Canary v2 success rate 96.0% is below 99%.',
       }),
+      NO_SECRETS,
     );
     assert.equal(status.state, 'failure');
     assert.equal(
@@ -50,12 +53,12 @@ void describe('commitStatusFor', () => {
 
   void it('is success for promote, no-op and dry run', () => {
     assert.equal(
-      commitStatusFor(report({ outcome: 'promoted' })).description,
+      commitStatusFor(report({ outcome: 'promoted' }), NO_SECRETS).description,
       'Promoted: all traffic to v2',
     );
-    assert.equal(commitStatusFor(report({ outcome: 'noop' })).state, 'success');
+    assert.equal(commitStatusFor(report({ outcome: 'noop' }), NO_SECRETS).state, 'success');
     assert.equal(
-      commitStatusFor(report({ outcome: 'dry-run' })).description,
+      commitStatusFor(report({ outcome: 'dry-run' }), NO_SECRETS).description,
       'Dry run: would set v2 from 0% to 10%',
     );
   });
@@ -63,6 +66,7 @@ void describe('commitStatusFor', () => {
   void it('keeps the description within GitHub limit', () => {
     const status = commitStatusFor(
       report({ outcome: 'rolled-back', reason: `Canary failed ${'badly '.repeat(40)}` }),
+      NO_SECRETS,
     );
     assert.equal(Array.from(status.description).length, MAX_DESCRIPTION_LENGTH);
     assert.ok(status.description.endsWith('…'));
@@ -98,6 +102,7 @@ void describe('postCommitStatus', () => {
       report: report(overrides),
       targetUrl: 'https://github.example/acme/shop/actions/runs/1',
       baseUrl: api.url,
+      secrets: NO_SECRETS,
       logger,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     });
@@ -168,6 +173,7 @@ void describe('postCommitStatus', () => {
       sha: SHA,
       report: report(),
       baseUrl: closed,
+      secrets: NO_SECRETS,
       logger,
     });
     assert.match(logger.lines[0], /^warning: Could not post the commit status.*ECONNREFUSED/);

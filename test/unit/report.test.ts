@@ -13,11 +13,13 @@ import {
   formatPercent,
 } from '../../src/report/log-line.ts';
 import { latestFigures } from '../../src/report/report.ts';
-import { cell, renderSummary } from '../../src/report/summary.ts';
+import { renderSummary } from '../../src/report/summary.ts';
+import { Secrets } from '../../src/config/secrets.ts';
 import { checkResult, stageReport } from '../fixtures/reports.ts';
 
 const check = checkResult;
 const report = stageReport;
+const NO_SECRETS = new Secrets();
 
 const noData = (elapsedMs: number): CheckResult =>
   check({
@@ -170,6 +172,7 @@ void describe('renderSummary', () => {
         restoreSeconds: 1.25,
         latencyPercentile: 95,
       }),
+      NO_SECRETS,
     );
     const lines = text.split('\n');
     assert.equal(lines[0], '## ❌ Canary rolled back: `reviews` in `shop`');
@@ -197,14 +200,13 @@ void describe('renderSummary', () => {
   });
 
   void it('leaves the chart out without two checks with data', () => {
-    const text = renderSummary(report({ checks: [check(), noData(120_000)] }));
+    const text = renderSummary(report({ checks: [check(), noData(120_000)] }), NO_SECRETS);
     assert.ok(!text.includes('mermaid'));
     assert.ok(text.includes('| **NO DATA** | only 0 canary requests, 20 needed |'));
     assert.ok(!text.includes('Why'));
   });
 
   void it('escapes pipes, line breaks and HTML in cells', () => {
-    assert.equal(cell('a|b\nc<d>'), 'a\\|b<br>c&lt;d&gt;');
     const text = renderSummary(
       report({
         route: 'api|v2',
@@ -216,6 +218,7 @@ void describe('renderSummary', () => {
           }),
         ],
       }),
+      NO_SECRETS,
     );
     assert.ok(text.includes('| errors\\|5xx=3 | **FAIL** | first \\| reason<br>second |'));
     assert.ok(text.includes('`api\\|v2`'));
@@ -235,6 +238,7 @@ void describe('renderSummary', () => {
           },
         },
       }),
+      NO_SECRETS,
     );
     assert.ok(text.startsWith('## 📝 Dry run: nothing was changed'));
     assert.ok(
@@ -249,6 +253,7 @@ void describe('renderSummary', () => {
   void it('states why a no-op did nothing', () => {
     const text = renderSummary(
       report({ command: 'rollback', outcome: 'noop', reason: 'No rollout is in progress.' }),
+      NO_SECRETS,
     );
     assert.ok(text.startsWith('## ➖ Nothing to do'));
     assert.ok(text.includes('> **Why:** No rollout is in progress.'));
@@ -274,7 +279,7 @@ void describe('writeJsonReport', () => {
 
   void it('writes a parseable report named after its end time, with no temporary file left', async () => {
     const written = report({ checks: [check()] });
-    const path = await writeJsonReport(written, join(dir, 'nested'));
+    const path = await writeJsonReport(written, { dir: join(dir, 'nested'), secrets: NO_SECRETS });
     assert.equal(path, join(dir, 'nested', 'istio-canary-report-20250102T030905123Z.json'));
     const text = await readFile(path, 'utf8');
     assert.ok(text.startsWith('{\n  "schema"'));
@@ -285,8 +290,14 @@ void describe('writeJsonReport', () => {
   });
 
   void it('never overwrites an earlier report of the same moment', async () => {
-    const first = await writeJsonReport(report({ outcome: 'passed' }), dir);
-    const second = await writeJsonReport(report({ outcome: 'promoted' }), dir);
+    const first = await writeJsonReport(report({ outcome: 'passed' }), {
+      dir,
+      secrets: NO_SECRETS,
+    });
+    const second = await writeJsonReport(report({ outcome: 'promoted' }), {
+      dir,
+      secrets: NO_SECRETS,
+    });
     assert.notEqual(first, second);
     assert.ok(second.endsWith('istio-canary-report-20250102T030905123Z-2.json'));
     assert.equal(JSON.parse(await readFile(first, 'utf8')).outcome, 'passed');
@@ -369,18 +380,17 @@ void describe('sequential analysis in the reports', () => {
         checks: [judged({ verdict: 'fail' })],
         analysis: analysisReport,
       }),
+      NO_SECRETS,
     );
     assert.ok(text.includes('### Sequential analysis'));
     assert.ok(
       text.includes(
-        "> **Conclusion:** v2 errors 3.1x v1's (31 of 1000 vs 90 of 9000), p &lt; 0.001: rolled back.",
+        "> **Conclusion:** v2 errors 3.1x v1's (31 of 1000 vs 90 of 9000), p \\< 0.001: rolled back.",
       ),
     );
     assert.ok(text.includes('| Test | e-value | anytime p-value | alpha share |'));
     assert.ok(
-      text.includes(
-        '| Error rate, `v2` vs `v1` (tolerated ratio 1) | 3.1 | p &lt; 0.001 | 0.005 |',
-      ),
+      text.includes('| Error rate, `v2` vs `v1` (tolerated ratio 1) | 3.1 | p \\< 0.001 | 0.005 |'),
       text,
     );
     assert.ok(text.includes('| Requests slower than 100 ms, 250 ms | 0.9 | p = 1 | 0.0025 |'));
@@ -394,12 +404,13 @@ void describe('sequential analysis in the reports', () => {
     assert.ok(text.includes('| 3.1 / 0.9 / 0.21 | p = 0.004 | 3.1x (≤ 7.6x) | **FAIL** |'));
     const degraded = renderSummary(
       report({ checks: [judged()], analysis: { ...analysisReport, degraded: true } }),
+      NO_SECRETS,
     );
     assert.ok(degraded.includes('**Environment degraded:**'));
   });
 
   void it('leaves the threshold-mode summary without analysis columns', () => {
-    const text = renderSummary(report({ checks: [check()] }));
+    const text = renderSummary(report({ checks: [check()] }), NO_SECRETS);
     assert.ok(!text.includes('Sequential analysis'));
     assert.ok(!text.includes('E errors'));
   });
@@ -408,7 +419,9 @@ void describe('sequential analysis in the reports', () => {
     const dir = await mkdtemp(join(tmpdir(), 'istio-canary-analysis-'));
     try {
       const written = report({ checks: [judged()], analysis: analysisReport });
-      const parsed = JSON.parse(await readFile(await writeJsonReport(written, dir), 'utf8'));
+      const parsed = JSON.parse(
+        await readFile(await writeJsonReport(written, { dir, secrets: NO_SECRETS }), 'utf8'),
+      );
       assert.deepEqual(parsed.checks[0].analysis, written.checks[0].analysis);
       assert.equal(parsed.analysis.evidence.pError, 0.0004);
       assert.equal(parsed.analysis.outcome, 'rolled-back');
@@ -442,6 +455,7 @@ describe('traffic verification in the summary', () => {
           },
         ],
       }),
+      NO_SECRETS,
     );
     assert.match(summary, /### Traffic verification/);
     assert.match(summary, /\| 10% \| 10\.0% \| 9\.6% \| 1200 \| ok \| as configured \|/);
@@ -452,6 +466,6 @@ describe('traffic verification in the summary', () => {
   });
 
   it('is left out when nothing was verified', () => {
-    assert.doesNotMatch(renderSummary(report()), /Traffic verification/);
+    assert.doesNotMatch(renderSummary(report(), NO_SECRETS), /Traffic verification/);
   });
 });
