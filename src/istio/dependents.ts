@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { UserError } from '../errors.ts';
 import { deriveRoute, derivedRouteName, placeBefore, userView } from './added-routes.ts';
 import { andMatches } from './match.ts';
-import { clearMirror } from './mirror.ts';
+import { assertNoMirrorToCanary, clearMirror } from './mirror.ts';
 import { isDns1123Label, isDns1123Subdomain, objectLabel } from './names.ts';
 import { findTargetRoute, routeLabel, setCanaryWeight } from './route.ts';
 import {
@@ -174,6 +174,17 @@ export function pinCallers(vs: VirtualService, opts: PinOptions): VirtualService
   const userIndex = userRouteIndex(vs, realIndex, own);
   // A mirror the dependent's own rollout set on its target is not the user's: not copied.
   const base = clearMirror(target.route, readState(vs)?.mirror);
+  assertNoMirrorToCanary(
+    base,
+    {
+      kind: 'subsets',
+      host: target.host,
+      stableSubset: dependent.stableSubset,
+      canarySubset: dependent.canarySubset,
+      namespace: vs.metadata.namespace,
+    },
+    `Input "dependents": route ${routeLabel(target.route, userIndex)} of ${objectLabel('VirtualService', vs.metadata)}`,
+  );
   const route = callerRoute(base, userIndex, {
     name: callerRouteName(target.route, userIndex),
     host: target.host,

@@ -64,7 +64,7 @@ export function findTargetRoute(vs: VirtualService, query: TargetQuery): TargetR
   assertSingleHost(vs, found);
   const { stableSubset, canarySubset } = query;
   if (canarySubset !== undefined) {
-    baseDestination(vs, found.route, found.index, { host: found.host, stableSubset, canarySubset });
+    splitSources(vs, found.route, found.index, { host: found.host, stableSubset, canarySubset });
   }
   return found;
 }
@@ -184,27 +184,34 @@ function describeList(destinations: HTTPRouteDestination[]): string {
     .join(', ');
 }
 
+/** The destinations a stage is built from: the original's stable one, and its canary one if any. */
+interface SplitSources {
+  stable: HTTPRouteDestination;
+  /** The canary destination of a route the user already split by hand; it keeps its own fields. */
+  canary?: HTTPRouteDestination;
+}
+
 /**
- * The original's destination that stable and canary are copied from: the one with the stable
- * subset or none. Other destinations may only be the canary subset of the same host (an earlier
- * split the user wrote by hand); anything else would be dropped by the rewrite, so it is refused.
+ * The original's destinations that stable and canary are built from: the one with the stable
+ * subset or none, and at most one with the canary subset of the same host (a split the user
+ * wrote by hand, whose own `port` and `headers` must survive). Anything else would be dropped by
+ * the rewrite, so it is refused.
  */
-function baseDestination(
+function splitSources(
   vs: VirtualService | undefined,
   original: HTTPRoute,
   index: number | undefined,
   opts: Omit<WeightOptions, 'weight'>,
-): HTTPRouteDestination {
+): SplitSources {
   const where = describeRoute(vs, original, index);
   const destinations = original.route ?? [];
   const bases = destinations.filter(
     (d) => d.destination.host === opts.host && isStable(d.destination, opts.stableSubset),
   );
-  const foreign = destinations.filter(
-    (d) =>
-      !bases.includes(d) &&
-      !(d.destination.host === opts.host && d.destination.subset === opts.canarySubset),
+  const canaries = destinations.filter(
+    (d) => d.destination.host === opts.host && d.destination.subset === opts.canarySubset,
   );
+  const foreign = destinations.filter((d) => !bases.includes(d) && !canaries.includes(d));
   if (bases.length !== 1 || foreign.length > 0) {
     throw new UserError(
       `${where} must send its traffic to host ${JSON.stringify(opts.host)} through exactly one ` +
@@ -212,7 +219,14 @@ function baseDestination(
         `subset ${JSON.stringify(opts.canarySubset)}); its destinations: ${describeDestinations(original)}`,
     );
   }
-  return bases[0];
+  if (canaries.length > 1) {
+    throw new UserError(
+      `${where} sends to subset ${JSON.stringify(opts.canarySubset)} through ${canaries.length} ` +
+        `destinations (${describeList(canaries)}); a stage gives the canary one weight, so keep one ` +
+        `destination per subset`,
+    );
+  }
+  return canaries.length === 1 ? { stable: bases[0], canary: canaries[0] } : { stable: bases[0] };
 }
 
 function describeRoute(vs: VirtualService | undefined, route: HTTPRoute, index?: number): string {
@@ -223,28 +237,31 @@ function describeRoute(vs: VirtualService | undefined, route: HTTPRoute, index?:
 }
 
 /**
- * The route at one stage: `current` with its destinations replaced by copies of the original's
- * stable destination, `stableSubset` at 100-w and `canarySubset` at w. At 0 or 100 one
- * destination is left and written without a weight. Every other field of `current` (match,
- * retries, timeout, headers, rewrite, fault, mirror, corsPolicy, unknown ones) is kept in place,
- * and destination fields such as `port` and `headers` are copied to both.
+ * The route at one stage: `current` with its destinations replaced by `stableSubset` at 100-w and
+ * `canarySubset` at w, built from the original's. The stable one is a copy of the original's
+ * stable destination; the canary one is the original's own canary destination when the user had
+ * already split the route by hand (its `port`, `headers` and other fields kept), else a copy of
+ * the stable one. At 0 or 100 one destination is left and written without a weight. Every other
+ * field of `current` (match, retries, timeout, headers, rewrite, fault, mirror, corsPolicy,
+ * unknown ones) is kept in place.
  */
 export function setCanaryWeight(
   original: HTTPRoute,
   current: HTTPRoute,
   opts: WeightOptions,
 ): HTTPRoute {
-  const base = baseDestination(undefined, original, undefined, opts);
+  const sources = splitSources(undefined, original, undefined, opts);
+  const canaryBase = sources.canary ?? sources.stable;
   const { stable, canary } = splitWeights(opts.weight);
   let destinations: HTTPRouteDestination[];
   if (canary === 0) {
-    destinations = [copyDestination(base, opts.stableSubset, undefined)];
+    destinations = [copyDestination(sources.stable, opts.stableSubset, undefined)];
   } else if (stable === 0) {
-    destinations = [copyDestination(base, opts.canarySubset, undefined)];
+    destinations = [copyDestination(canaryBase, opts.canarySubset, undefined)];
   } else {
     destinations = [
-      copyDestination(base, opts.stableSubset, stable),
-      copyDestination(base, opts.canarySubset, canary),
+      copyDestination(sources.stable, opts.stableSubset, stable),
+      copyDestination(canaryBase, opts.canarySubset, canary),
     ];
   }
   const next = structuredClone(current);
@@ -253,7 +270,10 @@ export function setCanaryWeight(
   return next;
 }
 
-/** The promoted route: one destination, the original's fields with `canarySubset`, no weight. */
+/**
+ * The promoted route: one destination to `canarySubset` without weight, with the fields of the
+ * original's canary destination when it had one, else those of its stable destination.
+ */
 export function promoteRoute(original: HTTPRoute, opts: PromoteOptions): HTTPRoute {
   const { current = original, ...rest } = opts;
   return setCanaryWeight(original, current, { ...rest, weight: 100 });

@@ -4,6 +4,7 @@ import { userView } from '../istio/added-routes.ts';
 import { promoteStage } from '../istio/shaped-stage.ts';
 import { promoteSplit, type CanarySides } from '../istio/split.ts';
 import { findHostTargetRoute } from '../istio/host-canary.ts';
+import { assertNoMirrorToCanary } from '../istio/mirror.ts';
 import { findTargetRoute, withRoute } from '../istio/route.ts';
 import { readState, type DependentRef } from '../istio/state.ts';
 import type { DestinationRule, VirtualService } from '../istio/types.ts';
@@ -212,6 +213,8 @@ function promoteEdit(
       ? findHostTargetRoute(view, { route: settings.route, ...sides })
       : findTargetRoute(view, { route: settings.route, ...sides });
   const index = toReal(found.index);
+  const where = `Route ${target.routeLabel} of VirtualService "${target.namespace}/${current.metadata.name}"`;
+  assertNoMirrorToCanary(found.route, sides, where);
   const promoted = promoteSplit(found.route, found.route, sides);
   if (JSON.stringify(promoted) === JSON.stringify(found.route)) return undefined;
   return { vs: withRoute(current, index, promoted), dependents: [] };
@@ -232,6 +235,7 @@ function sidesOf(settings: Settings, target: Target): CanarySides {
     host: target.host,
     stableSubset: pair.stable,
     canarySubset: pair.canary,
+    namespace: target.namespace,
   };
 }
 
