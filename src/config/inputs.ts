@@ -59,7 +59,7 @@ export const INPUTS: readonly InputSpec[] = [
   {
     name: 'route',
     description:
-      'Name of the http route to shift. Default: the one route that sends traffic to the stable subset (or to the host with no subset); ambiguity is an error naming the candidates.',
+      'Name of the http route to shift, or http[N] to pick one by position (an unnamed route): N counts the http routes from 0, as error messages label them. Default: the one route that sends traffic to the stable subset (or to the host with no subset); ambiguity is an error naming the candidates.',
     type: 'string',
   },
   {
@@ -220,7 +220,7 @@ export const INPUTS: readonly InputSpec[] = [
   {
     name: 'dependents',
     description:
-      "YAML list of other VirtualServices whose canary the canary's own pods must call, each {virtual-service, stable-subset, canary-subset, route?, namespace?}: each gets a route matching the canary's pod labels (sourceLabels) to its canary subset. Rollback and promote undo them together.",
+      "YAML list of other VirtualServices whose canary the canary's own pods must call, each {virtual-service, stable-subset, canary-subset, route? (a name or http[N]), namespace?}: each gets a route matching the canary's pod labels (sourceLabels) to its canary subset. Rollback and promote undo them together.",
     type: 'string',
   },
   {

@@ -3,6 +3,7 @@ import { UserError } from '../errors.ts';
 import { parseDependents, type DependentSpec } from '../istio/dependents.ts';
 import { parseMirrorPercent } from '../istio/mirror.ts';
 import { assertDns1123 } from '../istio/names.ts';
+import { assertRouteInput } from '../istio/route.ts';
 import { parseCanaryMatch, parseCanaryMatchWeight } from '../istio/testers.ts';
 import type { HTTPMatchRequest } from '../istio/types.ts';
 import { parseWeights } from '../istio/weights.ts';
@@ -37,7 +38,10 @@ export interface Settings {
   virtualService: string;
   /** Every VirtualService the stage moves together, in the order given (at least one). */
   virtualServices: string[];
-  /** Name of the http route to shift; undefined = the one route sending to the stable subset. */
+  /**
+   * Name of the http route to shift, or `http[N]` for its position; undefined = the one route
+   * sending to the stable subset.
+   */
   route?: string;
   /** Destination host under rollout; undefined = taken from the route. */
   host?: string;
@@ -139,7 +143,7 @@ export function parseSettings(read: InputReader): Settings {
     namespace: optionalName('namespace', raw('namespace'), 'label'),
     virtualService: virtualServices[0],
     virtualServices,
-    route: raw('route'),
+    route: optional(raw('route'), (value) => assertRouteInput('Input "route"', value)),
     host: raw('host'),
     destinationRule: optionalName('destination-rule', raw('destination-rule'), 'subdomain'),
     stableSubset: optionalName('stable-subset', raw('stable-subset'), 'label'),

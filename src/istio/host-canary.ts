@@ -7,14 +7,21 @@
  */
 import { UserError } from '../errors.ts';
 import { objectLabel } from './names.ts';
-import { describeDestinations, routeLabel } from './route.ts';
+import {
+  assertHasHttpRoutes,
+  describeDestinations,
+  pickRoute,
+  positionHint,
+  routeLabel,
+} from './route.ts';
+import { assertHttpRoutes } from './route-shape.ts';
 import type { TargetRoute } from './route.ts';
 import type { Destination, HTTPRoute, HTTPRouteDestination, VirtualService } from './types.ts';
 import { splitWeights } from './weights.ts';
 
 /** How the caller picks the route of a host canary: the `route`, `stable-host`, `canary-host` inputs. */
 export interface HostTargetQuery {
-  /** Name of the http route; when absent, the one route that sends to `stableHost`. */
+  /** Name or `http[N]` position of the http route; when absent, the one route to `stableHost`. */
   route?: string;
   stableHost: string;
   canaryHost: string;
@@ -50,21 +57,24 @@ function fqdn(host: string, namespace = 'default'): string {
 }
 
 /**
- * Finds the http route a host canary shifts: with `route`, the route of that name; without, the
- * one route with a destination to `stableHost`. The route's destinations may only go to the two
- * hosts (anything else would be dropped by the rewrite), and exactly one of them to the stable
- * host. Short and fully qualified host names are compared as the VirtualService's namespace
+ * Finds the http route a host canary shifts: with `route`, the route of that name or position
+ * (see pickRoute); without, the one route with a destination to `stableHost`. The route's
+ * destinations may only go to the two hosts (anything else would be dropped by the rewrite),
+ * and exactly one of them to the stable host. Short and fully qualified host names are compared as the VirtualService's namespace
  * resolves them. `host` in the result is the stable host as the route writes it.
  */
 export function findHostTargetRoute(vs: VirtualService, query: HostTargetQuery): TargetRoute {
+  assertHttpRoutes(vs);
+  assertHasHttpRoutes(vs);
   const http = vs.spec.http ?? [];
   const where = objectLabel('VirtualService', vs.metadata);
   const ns = vs.metadata.namespace;
   const toStable = (route: HTTPRoute): boolean =>
     (route.route ?? []).some((d) => sameHost(d.destination.host, query.stableHost, ns));
-  const indexes = http.flatMap((route, index) =>
-    (query.route === undefined ? toStable(route) : route.name === query.route) ? [index] : [],
-  );
+  const indexes =
+    query.route === undefined
+      ? http.flatMap((route, index) => (toStable(route) ? [index] : []))
+      : [pickRoute(vs, query.route)];
   if (indexes.length !== 1) {
     throw new UserError(noSingleRoute(vs, query, indexes, where));
   }
@@ -77,6 +87,7 @@ export function findHostTargetRoute(vs: VirtualService, query: HostTargetQuery):
   return { index, route, host: stable?.destination.host ?? query.stableHost };
 }
 
+/** Why no single route of a host canary was found, without `route` (which pickRoute explains). */
 function noSingleRoute(
   vs: VirtualService,
   query: HostTargetQuery,
@@ -86,11 +97,6 @@ function noSingleRoute(
   const http = vs.spec.http ?? [];
   const listed = (list: number[]): string =>
     list.map((i) => `${routeLabel(http[i], i)} -> ${describeDestinations(http[i])}`).join('; ');
-  if (query.route !== undefined) {
-    return indexes.length === 0
-      ? `Input "route": ${where} has no http route named ${JSON.stringify(query.route)}`
-      : `Input "route": ${where} has ${indexes.length} http routes named ${JSON.stringify(query.route)}; route names must be unique`;
-  }
   if (indexes.length === 0) {
     return (
       `No http route of ${where} sends traffic to host ${JSON.stringify(query.stableHost)} ` +
@@ -99,7 +105,8 @@ function noSingleRoute(
   }
   return (
     `${indexes.length} http routes of ${where} send traffic to host ` +
-    `${JSON.stringify(query.stableHost)}: ${listed(indexes)}. Set input "route" to the name of the one to shift`
+    `${JSON.stringify(query.stableHost)}: ${listed(indexes)}. Set input "route" to the name of ` +
+    `the one to shift${positionHint(indexes.map((i) => [http[i], i]))}`
   );
 }
 

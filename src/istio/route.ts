@@ -4,12 +4,16 @@
  */
 import { UserError } from '../errors.ts';
 import { objectLabel } from './names.ts';
+import { assertHttpRoutes } from './route-shape.ts';
 import type { Destination, HTTPRoute, HTTPRouteDestination, VirtualService } from './types.ts';
 import { splitWeights } from './weights.ts';
 
 /** How the caller picks the route to shift: the `route`, `host` and `stable-subset` inputs. */
 export interface TargetQuery {
-  /** Name of the http route; when absent, the one route that targets the stable subset. */
+  /**
+   * Name of the http route, or `http[N]` for its position (see routePosition); when absent,
+   * the one route that targets the stable subset.
+   */
   route?: string;
   /** Destination host under rollout; when absent, taken from the route. */
   host?: string;
@@ -48,18 +52,111 @@ export function routeLabel(route: HTTPRoute, index: number): string {
   return route.name ? JSON.stringify(route.name) : `http[${index}]`;
 }
 
+const POSITION = /^http\[(\d{1,5})\]$/;
+
 /**
- * Finds the http route a rollout shifts. With `route`, the route of that name; without, the
- * one route that sends traffic to the stable subset, or to the host without a subset (all its
+ * The position the `route` input gives as `http[N]`: N counts the VirtualService's http routes
+ * from 0, as the user wrote them (routes a rollout inserted are not counted), the same label
+ * errors and logs give an unnamed route. Undefined for a route name.
+ */
+export function routePosition(route: string): number | undefined {
+  const match = POSITION.exec(route);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Checks a `route` input (`input` names it in the error): a route name, or `http[N]`. Text that
+ * starts like a position but is not one is refused rather than taken for a name.
+ */
+export function assertRouteInput(input: string, route: string): string {
+  if (route.startsWith('http[') && routePosition(route) === undefined) {
+    throw new UserError(
+      `${input} ${JSON.stringify(route)} is neither a route name nor a position: a position is ` +
+        'http[N], N counting the http routes from 0',
+    );
+  }
+  return route;
+}
+
+/**
+ * The index in `vs.spec.http` the `route` input picks: the route of that name, or the route at
+ * that position. None, or several of that name, is a UserError naming the input and the routes.
+ */
+export function pickRoute(vs: VirtualService, route: string): number {
+  const http = vs.spec.http ?? [];
+  const where = objectLabel('VirtualService', vs.metadata);
+  const named = http.flatMap((r, index) => (r.name === route ? [index] : []));
+  const position = routePosition(route);
+  if (position !== undefined) {
+    if (position >= http.length) {
+      throw new UserError(
+        `Input "route": ${route} is past the end of ${where}, which has ${http.length} http ` +
+          `route${http.length === 1 ? '' : 's'} (positions count from http[0])`,
+      );
+    }
+    if (named.some((index) => index !== position)) {
+      throw new UserError(
+        `Input "route": ${route} is both the position of route ${routeLabel(http[position], position)} ` +
+          `and the name of http[${named[0]}] of ${where}; rename one of them`,
+      );
+    }
+    return position;
+  }
+  if (named.length === 0) {
+    const names = http.flatMap((r) => (r.name ? [JSON.stringify(r.name)] : []));
+    const present =
+      names.length > 0 ? `its named routes are ${names.join(', ')}` : 'it has no named routes';
+    throw new UserError(
+      `Input "route": ${where} has no http route named ${JSON.stringify(route)}; ${present} ` +
+        `(an unnamed route is picked by its position, e.g. "http[0]")`,
+    );
+  }
+  if (named.length > 1) {
+    throw new UserError(
+      `Input "route": ${where} has ${named.length} http routes named ${JSON.stringify(route)} ` +
+        `(${named.map((i) => `http[${i}]`).join(', ')}); route names must be unique`,
+    );
+  }
+  return named[0];
+}
+
+/**
+ * `, or to its position for an unnamed one (e.g. "http[1]")` when one of `routes` (pairs of a
+ * route and its index) has no name; empty when all have one.
+ */
+export function positionHint(routes: readonly [HTTPRoute, number][]): string {
+  const unnamed = routes.find(([route]) => !route.name);
+  return unnamed ? `, or to its position for an unnamed one (e.g. "http[${unnamed[1]}]")` : '';
+}
+
+/**
+ * Refuses a VirtualService without http routes, saying why tcp and tls routes do not count: a
+ * rollout shifts the weights of an http route only.
+ */
+export function assertHasHttpRoutes(vs: VirtualService): void {
+  if ((vs.spec.http ?? []).length > 0) return;
+  const others = (['tcp', 'tls'] as const).flatMap((kind) => {
+    const list = vs.spec[kind];
+    return Array.isArray(list) && list.length > 0 ? [`${list.length} ${kind}`] : [];
+  });
+  const has = others.length > 0 ? ` (it has ${others.join(' and ')} only)` : '';
+  throw new UserError(
+    `${objectLabel('VirtualService', vs.metadata)} has no http routes${has}: a rollout shifts ` +
+      'the weights of an http route; tcp and tls routes are not supported',
+  );
+}
+
+/**
+ * Finds the http route a rollout shifts. With `route`, the route of that name or position;
+ * without, the one route that sends traffic to the stable subset, or to the host without a subset (all its
  * pods). A route that only sends to other subsets (a tester route to `v2`) or has no
  * destinations (redirect, direct response) is not a candidate. Ambiguity is a UserError naming
- * the candidates, as is a route that splits traffic across hosts.
+ * the candidates, as is a route that splits traffic across hosts, and so is a VirtualService
+ * whose http routes do not follow Istio's schema (see assertHttpRoutes).
  */
 export function findTargetRoute(vs: VirtualService, query: TargetQuery): TargetRoute {
-  const http = vs.spec.http ?? [];
-  if (http.length === 0) {
-    throw new UserError(`${objectLabel('VirtualService', vs.metadata)} has no http routes`);
-  }
+  assertHttpRoutes(vs);
+  assertHasHttpRoutes(vs);
   const found = query.route === undefined ? findCandidate(vs, query) : findNamed(vs, query);
   assertSingleHost(vs, found);
   const { stableSubset, canarySubset } = query;
@@ -71,23 +168,8 @@ export function findTargetRoute(vs: VirtualService, query: TargetQuery): TargetR
 
 function findNamed(vs: VirtualService, query: TargetQuery): TargetRoute {
   const http = vs.spec.http ?? [];
-  const indexes = http.flatMap((route, index) => (route.name === query.route ? [index] : []));
   const where = objectLabel('VirtualService', vs.metadata);
-  if (indexes.length === 0) {
-    const names = http.flatMap((route) => (route.name ? [JSON.stringify(route.name)] : []));
-    const present =
-      names.length > 0 ? `its named routes are ${names.join(', ')}` : 'it has no named routes';
-    throw new UserError(
-      `Input "route": ${where} has no http route named ${JSON.stringify(query.route)}; ${present}`,
-    );
-  }
-  if (indexes.length > 1) {
-    throw new UserError(
-      `Input "route": ${where} has ${indexes.length} http routes named ${JSON.stringify(query.route)} ` +
-        `(${indexes.map((i) => `http[${i}]`).join(', ')}); route names must be unique`,
-    );
-  }
-  const index = indexes[0];
+  const index = pickRoute(vs, query.route ?? '');
   const route = http[index];
   const hosts = stableHosts(route, query);
   if (hosts.length === 0) {
@@ -120,8 +202,8 @@ function findCandidate(vs: VirtualService, query: TargetQuery): TargetRoute {
     );
     throw new UserError(
       `${candidates.length} http routes of ${where} send traffic to ${stableTarget(query)}: ` +
-        `${names.join(', ')}. Set input "route" to the name of the one to shift ` +
-        `(give the route a "name" in the VirtualService if it has none)`,
+        `${names.join(', ')}. Set input "route" to the name of the one to shift` +
+        positionHint(candidates.map(({ route, index }) => [route, index])),
     );
   }
   const { route, index } = candidates[0];

@@ -5,6 +5,7 @@ import { promoteStage } from '../istio/shaped-stage.ts';
 import { promoteSplit, type CanarySides } from '../istio/split.ts';
 import { findHostTargetRoute } from '../istio/host-canary.ts';
 import { assertNoMirrorToCanary } from '../istio/mirror.ts';
+import { assertHttpRoutes } from '../istio/route-shape.ts';
 import { findTargetRoute, withRoute } from '../istio/route.ts';
 import { readState, type DependentRef } from '../istio/state.ts';
 import type { DestinationRule, VirtualService } from '../istio/types.ts';
@@ -220,6 +221,16 @@ function promoteEdit(
   return { vs: withRoute(current, index, promoted), dependents: [] };
 }
 
+/** False for a VirtualService whose http routes preflight refused: its error stands. */
+function followsSchema(vs: VirtualService): boolean {
+  try {
+    assertHttpRoutes(vs);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function sidesOf(settings: Settings, target: Target): CanarySides {
   const pair = sidePair(settings, undefined);
   if (pair.kind === 'hosts') {
@@ -251,7 +262,7 @@ async function alreadyPromoted(settings: Settings, deps: RolloutDeps): Promise<b
     settings.canaryHost !== undefined ? d.destination.host : d.destination.subset;
   for (const name of settings.virtualServices) {
     const { vs } = await readVirtualService({ ...settings, virtualService: name }, deps.cluster);
-    if (readState(vs)) return false;
+    if (readState(vs) || !followsSchema(vs)) return false;
     const routes = (vs.spec.http ?? []).map((r) => r.route ?? []);
     if (routes.some((dests) => dests.some((d) => sideOf(d) === stable))) return false;
     if (!routes.some((dests) => dests.length > 0 && dests.every((d) => sideOf(d) === canary)))

@@ -83,7 +83,7 @@ void describe('findTargetRoute', () => {
     assert.throws(
       () => findTargetRoute(ambiguousVs(), { stableSubset: 'v1' }),
       userError(
-        /^2 http routes of VirtualService "shop\/catalog" send traffic to subset "v1" or to a host without a subset: "api" \(catalog\/v1\), http\[1\] \(catalog\/v1\)\. Set input "route" to the name of the one to shift \(give the route a "name"/,
+        /^2 http routes of VirtualService "shop\/catalog" send traffic to subset "v1" or to a host without a subset: "api" \(catalog\/v1\), http\[1\] \(catalog\/v1\)\. Set input "route" to the name of the one to shift, or to its position for an unnamed one \(e\.g\. "http\[1\]"\)$/,
       ),
     );
   });
@@ -98,12 +98,12 @@ void describe('findTargetRoute', () => {
     assert.throws(
       () => findTargetRoute(reviewsVs(), { route: 'default', stableSubset: 'v1' }),
       userError(
-        /^Input "route": VirtualService "shop\/reviews" has no http route named "default"; its named routes are "tester", "legacy", "primary"$/,
+        /^Input "route": VirtualService "shop\/reviews" has no http route named "default"; its named routes are "tester", "legacy", "primary" \(an unnamed route is picked by its position, e\.g\. "http\[0\]"\)$/,
       ),
     );
     assert.throws(
       () => findTargetRoute(subsetVs(), { route: 'default', stableSubset: 'v1' }),
-      userError(/it has no named routes$/),
+      userError(/it has no named routes \(an unnamed route is picked by its position/),
     );
   });
 
