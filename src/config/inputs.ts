@@ -226,7 +226,7 @@ export const INPUTS: readonly InputSpec[] = [
   {
     name: 'cleanup',
     description:
-      'Promote only: then remove the old (stable) subset from the DestinationRule once no VirtualService routes to it, before you delete the old Deployment. Never deletes workloads; a subset still routed to stays, named in a warning. Host canaries: nothing to do.',
+      'Promote only: then remove the old (stable) subset from the DestinationRule once no VirtualService in any namespace routes to it, before you delete the old Deployment (checking needs list on VirtualServices at the cluster scope; without it the subset stays). Never deletes workloads; a subset still routed to stays, named in a warning. Host canaries: nothing to do.',
     default: 'false',
     type: 'boolean',
   },
