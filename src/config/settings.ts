@@ -10,6 +10,7 @@ import { parseWeights } from '../istio/weights.ts';
 import { parseCustomMetrics, type CustomMetric } from '../metrics/custom.ts';
 import { parsePrometheusUrl } from '../metrics/prometheus.ts';
 import { parseDuration } from './duration.ts';
+import { ignoredInputs } from './ignored-inputs.ts';
 import { INPUTS } from './inputs.ts';
 
 export type Command = 'step' | 'promote' | 'rollback' | 'status';
@@ -100,6 +101,8 @@ export interface Settings {
   dryRun: boolean;
   /** Token for commit statuses; undefined = none posted. */
   githubToken?: string;
+  /** One warning per input given that has no effect for this command (see ignoredInputs). */
+  ignoredInputs: string[];
 }
 
 /** Reads one raw input by its action name; empty or whitespace means "not given". */
@@ -175,13 +178,30 @@ export function parseSettings(read: InputReader): Settings {
     cleanup: boolean('cleanup', withDefault('cleanup')),
     dryRun: boolean('dry-run', withDefault('dry-run')),
     githubToken: raw('github-token'),
+    ignoredInputs: ignoredInputs(command, raw),
   };
   parsePrometheusUrl(settings.prometheus.url);
   if (settings.intervalMs < 1000) {
     throw new UserError(`Input "interval" must be at least 1s; got "${withDefault('interval')}".`);
   }
   requireForCommand(settings, raw('weight'));
+  checkWatch(settings, withDefault('duration'), withDefault('interval'));
   return settings;
+}
+
+/**
+ * A step whose interval is not shorter than its duration would end its watch before the first
+ * check: nothing judged, and with `on-no-data: pass` a failing canary would pass.
+ */
+function checkWatch(settings: Settings, duration: string, interval: string): void {
+  if (settings.command !== 'step' || settings.durationMs === 0) return;
+  if (settings.intervalMs >= settings.durationMs) {
+    throw new UserError(
+      `Input "interval" (${interval}) must be shorter than input "duration" (${duration}): the watch ` +
+        'would end before its first check and judge nothing. Set a shorter interval or a longer ' +
+        'duration (duration 0 skips the watch).',
+    );
+  }
 }
 
 function requireForCommand(settings: Settings, weight: string | undefined): void {
