@@ -31,6 +31,7 @@ export async function execute(parsed: Invocation, io: CliIo): Promise<number> {
   try {
     for (const name of ACTION_ONLY)
       if (args.inputs[name]) logger.warn(`--${name} is read by the GitHub Action only; ignored.`);
+    settings.ignoredInputs = settings.ignoredInputs.map((m) => inCliTerms(m, args.sources));
     const report = await runCommand(
       settings,
       createLiveDeps({ settings, logger, signal: io.signal, runId: cliRunId(io.env), secrets }),

@@ -3,12 +3,14 @@ import { UserError } from '../errors.ts';
 import { parseDependents, type DependentSpec } from '../istio/dependents.ts';
 import { parseMirrorPercent } from '../istio/mirror.ts';
 import { assertDns1123 } from '../istio/names.ts';
+import { assertRouteInput } from '../istio/route.ts';
 import { parseCanaryMatch, parseCanaryMatchWeight } from '../istio/testers.ts';
 import type { HTTPMatchRequest } from '../istio/types.ts';
 import { parseWeights } from '../istio/weights.ts';
 import { parseCustomMetrics, type CustomMetric } from '../metrics/custom.ts';
 import { parsePrometheusUrl } from '../metrics/prometheus.ts';
 import { parseDuration } from './duration.ts';
+import { ignoredInputs } from './ignored-inputs.ts';
 import { INPUTS } from './inputs.ts';
 import { isBase64Kubeconfig } from './secrets.ts';
 
@@ -38,7 +40,10 @@ export interface Settings {
   virtualService: string;
   /** Every VirtualService the stage moves together, in the order given (at least one). */
   virtualServices: string[];
-  /** Name of the http route to shift; undefined = the one route sending to the stable subset. */
+  /**
+   * Name of the http route to shift, or `http[N]` for its position; undefined = the one route
+   * sending to the stable subset.
+   */
   route?: string;
   /** Destination host under rollout; undefined = taken from the route. */
   host?: string;
@@ -97,6 +102,8 @@ export interface Settings {
   dryRun: boolean;
   /** Token for commit statuses; undefined = none posted. */
   githubToken?: string;
+  /** One warning per input given that has no effect for this command (see ignoredInputs). */
+  ignoredInputs: string[];
 }
 
 /** Reads one raw input by its action name; empty or whitespace means "not given". */
@@ -140,7 +147,7 @@ export function parseSettings(read: InputReader): Settings {
     namespace: optionalName('namespace', raw('namespace'), 'label'),
     virtualService: virtualServices[0],
     virtualServices,
-    route: raw('route'),
+    route: optional(raw('route'), (value) => assertRouteInput('Input "route"', value)),
     host: raw('host'),
     destinationRule: optionalName('destination-rule', raw('destination-rule'), 'subdomain'),
     stableSubset: optionalName('stable-subset', raw('stable-subset'), 'label'),
@@ -172,13 +179,30 @@ export function parseSettings(read: InputReader): Settings {
     cleanup: boolean('cleanup', withDefault('cleanup')),
     dryRun: boolean('dry-run', withDefault('dry-run')),
     githubToken: raw('github-token'),
+    ignoredInputs: ignoredInputs(command, raw),
   };
   parsePrometheusUrl(settings.prometheus.url);
   if (settings.intervalMs < 1000) {
     throw new UserError(`Input "interval" must be at least 1s; got "${withDefault('interval')}".`);
   }
   requireForCommand(settings, raw('weight'));
+  checkWatch(settings, withDefault('duration'), withDefault('interval'));
   return settings;
+}
+
+/**
+ * A step whose interval is not shorter than its duration would end its watch before the first
+ * check: nothing judged, and with `on-no-data: pass` a failing canary would pass.
+ */
+function checkWatch(settings: Settings, duration: string, interval: string): void {
+  if (settings.command !== 'step' || settings.durationMs === 0) return;
+  if (settings.intervalMs >= settings.durationMs) {
+    throw new UserError(
+      `Input "interval" (${interval}) must be shorter than input "duration" (${duration}): the watch ` +
+        'would end before its first check and judge nothing. Set a shorter interval or a longer ' +
+        'duration (duration 0 skips the watch).',
+    );
+  }
 }
 
 function requireForCommand(settings: Settings, weight: string | undefined): void {

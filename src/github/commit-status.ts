@@ -107,9 +107,13 @@ function keyFigures(report: StageReport): string {
   return parts.join(', ');
 }
 
-/** The weight in force when the breach was seen: the last check's, else the starting one. */
+/**
+ * The weight in force when the breach was seen. A rollback after a metrics failure or a cancel
+ * has no check at that weight, so the last check's weight would name an earlier stage or none
+ * (and then "0%"): the report's own record comes first.
+ */
 function breachWeight(report: StageReport): number {
-  return report.checks.at(-1)?.weight ?? report.weightBefore;
+  return report.breachWeight ?? report.checks.at(-1)?.weight ?? report.weightBefore;
 }
 
 /**

@@ -54,26 +54,31 @@ export function removeSubset(
 }
 
 /**
- * Every route of `virtualServices` that sends to `subset` of the DestinationRule's host, short
- * and fully qualified host names resolved as each object's namespace resolves them.
+ * Every route of `virtualServices` that sends to `subset` of the DestinationRule's host, read as
+ * Istio reads it: a destination's short host name is resolved in its VirtualService's namespace
+ * (see qualify),
+ * a wildcard rule host (`*.shop.svc.cluster.local`) covers the hosts under it, and a
+ * VirtualService only counts when some namespace's proxies see both it and the rule (their
+ * `exportTo`, see visibleTo). What cannot be ruled out counts as a use.
  */
 export function subsetUses(
   destinationRule: DestinationRule,
   subset: string,
   virtualServices: readonly VirtualService[],
 ): SubsetUse[] {
-  const drNamespace = destinationRule.metadata.namespace;
+  const drNamespace = destinationRule.metadata.namespace ?? 'default';
   const drHost = qualify(destinationRule.spec.host, drNamespace);
+  const ruleSeenBy = visibleTo(destinationRule.spec.exportTo, drNamespace);
   const uses: SubsetUse[] = [];
   for (const vs of virtualServices) {
-    const name = vs.metadata.namespace
-      ? `${vs.metadata.namespace}/${vs.metadata.name}`
-      : vs.metadata.name;
+    const namespace = vs.metadata.namespace ?? 'default';
+    if (!overlap(ruleSeenBy, visibleTo(vs.spec.exportTo, namespace))) continue;
+    const name = `${namespace}/${vs.metadata.name}`;
     const hits = (d: unknown): boolean =>
-      isDestination(d) && d.subset === subset && sameHost(d.host, drHost, vs.metadata.namespace);
+      isDestination(d) && d.subset === subset && coveredBy(d.host, drHost, namespace);
     (vs.spec.http ?? []).forEach((route, i) => {
       const label = `http route ${routeLabel(route, i)}`;
-      if ((route.route ?? []).some((d) => hits(d.destination)))
+      if (asList(route.route).some((d) => hits(record(d)?.destination)))
         uses.push({ virtualService: name, where: label });
       const mirrors = [route.mirror, ...asList(route.mirrors).map((m) => record(m)?.destination)];
       if (mirrors.some(hits)) uses.push({ virtualService: name, where: `mirror of ${label}` });
@@ -88,11 +93,47 @@ export function subsetUses(
   return uses;
 }
 
-/** The DestinationRule's host as an FQDN, so VirtualServices in other namespaces compare right. */
-function qualify(host: string, namespace: string | undefined): string {
+/** The namespaces whose proxies see an object: every one, or those listed (maybe none). */
+export type Visibility = 'all' | ReadonlySet<string>;
+
+/**
+ * Where Istio makes an object with `exportTo` in `namespace` visible: `*` everywhere, `~`
+ * nowhere, `.` its own namespace, other entries the namespaces they name. Absent or empty means
+ * the mesh's default, which a cluster may narrow but this cannot see, so it counts as everywhere.
+ */
+export function visibleTo(exportTo: unknown, namespace: string): Visibility {
+  const entries = asList(exportTo).filter((e): e is string => typeof e === 'string');
+  if (entries.length === 0 || entries.includes('*')) return 'all';
+  if (entries.includes('~')) return new Set();
+  return new Set(entries.map((e) => (e === '.' ? namespace : e)));
+}
+
+function overlap(a: Visibility, b: Visibility): boolean {
+  if (a === 'all') return b === 'all' || b.size > 0;
+  if (b === 'all') return a.size > 0;
+  return [...a].some((namespace) => b.has(namespace));
+}
+
+/** Whether a destination's `host`, seen from `namespace`, is the rule's host or under its wildcard. */
+function coveredBy(host: string, ruleHost: string, namespace: string): boolean {
+  if (sameHost(host, ruleHost, namespace)) return true;
+  if (!ruleHost.startsWith('*')) return false;
+  const full = qualify(host, namespace).toLowerCase();
+  return ruleHost === '*' || full.endsWith(ruleHost.slice(1).toLowerCase());
+}
+
+/**
+ * A host as seen from `namespace`: a short name (`reviews`) becomes the Service's FQDN, as Istio
+ * resolves it. `reviews.shop` and `reviews.shop.svc` are completed too, which Istio does not do
+ * (it takes any name with a dot as written); for the clean-up that errs on the side of keeping.
+ * Wildcards and other names stay.
+ */
+function qualify(host: string, namespace: string): string {
   const parts = host.split('.');
-  if (host.startsWith('*') || parts.length > 1 || namespace === undefined) return host;
-  return `${host}.${namespace}.svc.cluster.local`;
+  if (host.startsWith('*') || parts.length > 3) return host;
+  if (parts.length === 1) return `${host}.${namespace}.svc.cluster.local`;
+  if (parts.length === 2) return `${host}.svc.cluster.local`;
+  return parts[2] === 'svc' ? `${host}.cluster.local` : host;
 }
 
 function isDestination(value: unknown): value is Destination {

@@ -9,9 +9,9 @@ import { parse } from 'yaml';
 import { UserError } from '../errors.ts';
 import { deriveRoute, derivedRouteName, placeBefore, userView } from './added-routes.ts';
 import { andMatches } from './match.ts';
-import { clearMirror } from './mirror.ts';
+import { assertNoMirrorToCanary, clearMirror } from './mirror.ts';
 import { isDns1123Label, isDns1123Subdomain, objectLabel } from './names.ts';
-import { findTargetRoute, routeLabel, setCanaryWeight } from './route.ts';
+import { assertRouteInput, findTargetRoute, routeLabel, setCanaryWeight } from './route.ts';
 import {
   readCallerRoutes,
   readRestorePoint,
@@ -35,7 +35,7 @@ export interface DependentSpec {
   stableSubset: string;
   /** Subset the canary's calls must reach. */
   canarySubset: string;
-  /** Name of its http route to pin; when absent, the one route to `stableSubset`. */
+  /** Name or `http[N]` position of its http route to pin; when absent, the one to `stableSubset`. */
   route?: string;
 }
 
@@ -121,6 +121,9 @@ function parseItem(item: unknown, position: number): DependentSpec {
   name('stable-subset', spec.stableSubset, true);
   name('canary-subset', spec.canarySubset, true);
   if (spec.namespace !== undefined) name('namespace', spec.namespace, true);
+  if (spec.route !== undefined) {
+    assertRouteInput(`Input "dependents", item ${position}: route`, spec.route);
+  }
   if (spec.stableSubset === spec.canarySubset) {
     fail(`stable-subset and canary-subset are both "${spec.stableSubset}"`);
   }
@@ -174,6 +177,17 @@ export function pinCallers(vs: VirtualService, opts: PinOptions): VirtualService
   const userIndex = userRouteIndex(vs, realIndex, own);
   // A mirror the dependent's own rollout set on its target is not the user's: not copied.
   const base = clearMirror(target.route, readState(vs)?.mirror);
+  assertNoMirrorToCanary(
+    base,
+    {
+      kind: 'subsets',
+      host: target.host,
+      stableSubset: dependent.stableSubset,
+      canarySubset: dependent.canarySubset,
+      namespace: vs.metadata.namespace,
+    },
+    `Input "dependents": route ${routeLabel(target.route, userIndex)} of ${objectLabel('VirtualService', vs.metadata)}`,
+  );
   const route = callerRoute(base, userIndex, {
     name: callerRouteName(target.route, userIndex),
     host: target.host,

@@ -1,19 +1,27 @@
 /**
  * Host canaries: teams that run two Services (`app-stable`, `app-canary`) instead of two subsets
  * of one. The route's destinations then differ by host: the original destination for the stable
- * Service, and a copy of it with the canary host and no subset (a subset belongs to the stable
- * host's DestinationRule) for the canary. Pure, like route.ts.
+ * Service, and for the canary a copy of it with the canary host and no subset (a subset belongs
+ * to the stable host's DestinationRule), or the route's own canary destination when the user had
+ * split it by hand. Pure, like route.ts.
  */
 import { UserError } from '../errors.ts';
 import { objectLabel } from './names.ts';
-import { describeDestinations, routeLabel } from './route.ts';
+import {
+  assertHasHttpRoutes,
+  describeDestinations,
+  pickRoute,
+  positionHint,
+  routeLabel,
+} from './route.ts';
+import { assertHttpRoutes } from './route-shape.ts';
 import type { TargetRoute } from './route.ts';
 import type { Destination, HTTPRoute, HTTPRouteDestination, VirtualService } from './types.ts';
 import { splitWeights } from './weights.ts';
 
 /** How the caller picks the route of a host canary: the `route`, `stable-host`, `canary-host` inputs. */
 export interface HostTargetQuery {
-  /** Name of the http route; when absent, the one route that sends to `stableHost`. */
+  /** Name or `http[N]` position of the http route; when absent, the one route to `stableHost`. */
   route?: string;
   stableHost: string;
   canaryHost: string;
@@ -49,33 +57,37 @@ function fqdn(host: string, namespace = 'default'): string {
 }
 
 /**
- * Finds the http route a host canary shifts: with `route`, the route of that name; without, the
- * one route with a destination to `stableHost`. The route's destinations may only go to the two
- * hosts (anything else would be dropped by the rewrite), and exactly one of them to the stable
- * host. Short and fully qualified host names are compared as the VirtualService's namespace
+ * Finds the http route a host canary shifts: with `route`, the route of that name or position
+ * (see pickRoute); without, the one route with a destination to `stableHost`. The route's
+ * destinations may only go to the two hosts (anything else would be dropped by the rewrite),
+ * and exactly one of them to the stable host. Short and fully qualified host names are compared as the VirtualService's namespace
  * resolves them. `host` in the result is the stable host as the route writes it.
  */
 export function findHostTargetRoute(vs: VirtualService, query: HostTargetQuery): TargetRoute {
+  assertHttpRoutes(vs);
+  assertHasHttpRoutes(vs);
   const http = vs.spec.http ?? [];
   const where = objectLabel('VirtualService', vs.metadata);
   const ns = vs.metadata.namespace;
   const toStable = (route: HTTPRoute): boolean =>
     (route.route ?? []).some((d) => sameHost(d.destination.host, query.stableHost, ns));
-  const indexes = http.flatMap((route, index) =>
-    (query.route === undefined ? toStable(route) : route.name === query.route) ? [index] : [],
-  );
+  const indexes =
+    query.route === undefined
+      ? http.flatMap((route, index) => (toStable(route) ? [index] : []))
+      : [pickRoute(vs, query.route)];
   if (indexes.length !== 1) {
     throw new UserError(noSingleRoute(vs, query, indexes, where));
   }
   const index = indexes[0];
   const route = http[index];
-  hostBase(route, { ...query, namespace: ns }, `Route ${routeLabel(route, index)} of ${where}`);
+  hostSources(route, { ...query, namespace: ns }, `Route ${routeLabel(route, index)} of ${where}`);
   const stable = (route.route ?? []).find((d) =>
     sameHost(d.destination.host, query.stableHost, ns),
   );
   return { index, route, host: stable?.destination.host ?? query.stableHost };
 }
 
+/** Why no single route of a host canary was found, without `route` (which pickRoute explains). */
 function noSingleRoute(
   vs: VirtualService,
   query: HostTargetQuery,
@@ -85,11 +97,6 @@ function noSingleRoute(
   const http = vs.spec.http ?? [];
   const listed = (list: number[]): string =>
     list.map((i) => `${routeLabel(http[i], i)} -> ${describeDestinations(http[i])}`).join('; ');
-  if (query.route !== undefined) {
-    return indexes.length === 0
-      ? `Input "route": ${where} has no http route named ${JSON.stringify(query.route)}`
-      : `Input "route": ${where} has ${indexes.length} http routes named ${JSON.stringify(query.route)}; route names must be unique`;
-  }
   if (indexes.length === 0) {
     return (
       `No http route of ${where} sends traffic to host ${JSON.stringify(query.stableHost)} ` +
@@ -98,37 +105,41 @@ function noSingleRoute(
   }
   return (
     `${indexes.length} http routes of ${where} send traffic to host ` +
-    `${JSON.stringify(query.stableHost)}: ${listed(indexes)}. Set input "route" to the name of the one to shift`
+    `${JSON.stringify(query.stableHost)}: ${listed(indexes)}. Set input "route" to the name of ` +
+    `the one to shift${positionHint(indexes.map((i) => [http[i], i]))}`
   );
 }
 
 /**
- * The destination stable and canary are copied from: the one to the stable host. Others may only
- * go to the canary host (an earlier split); anything else is refused with `where` in the error.
+ * The destinations a stage of a host canary is built from: the one to the stable host, and the
+ * one to the canary host when the user already split the route by hand (it keeps its own fields).
+ * Others may only go to the canary host, at most one; anything else is refused with `where`.
  */
-function hostBase(
+function hostSources(
   route: HTTPRoute,
   opts: Omit<HostWeightOptions, 'weight'>,
   where: string,
-): HTTPRouteDestination {
+): { stable: HTTPRouteDestination; canary?: HTTPRouteDestination } {
   const destinations = route.route ?? [];
   const is = (d: HTTPRouteDestination, host: string): boolean =>
     sameHost(d.destination.host, host, opts.namespace);
   const bases = destinations.filter((d) => is(d, opts.stableHost));
-  const foreign = destinations.filter((d) => !bases.includes(d) && !is(d, opts.canaryHost));
-  if (bases.length !== 1 || foreign.length > 0) {
+  const canaries = destinations.filter((d) => !bases.includes(d) && is(d, opts.canaryHost));
+  const foreign = destinations.filter((d) => !bases.includes(d) && !canaries.includes(d));
+  if (bases.length !== 1 || foreign.length > 0 || canaries.length > 1) {
     throw new UserError(
       `${where} must send its traffic through exactly one destination to host ` +
-        `${JSON.stringify(opts.stableHost)} (plus, optionally, host ${JSON.stringify(opts.canaryHost)}); ` +
+        `${JSON.stringify(opts.stableHost)} (plus, optionally, one to host ${JSON.stringify(opts.canaryHost)}); ` +
         `its destinations: ${describeDestinations(route)}`,
     );
   }
-  return bases[0];
+  return canaries.length === 1 ? { stable: bases[0], canary: canaries[0] } : { stable: bases[0] };
 }
 
 /**
  * The route at one stage of a host canary: `current` with its destinations replaced by the
- * original's stable destination at 100-w and a copy of it to the canary host at w. At 0 or 100
+ * original's stable destination at 100-w and the canary at w: the original's own destination to
+ * the canary host when it had one, else a copy of the stable one to the canary host. At 0 or 100
  * one destination is left, without a weight. Every other field of `current` is kept in place.
  */
 export function setHostWeight(
@@ -136,11 +147,14 @@ export function setHostWeight(
   current: HTTPRoute,
   opts: HostWeightOptions,
 ): HTTPRoute {
-  const base = hostBase(original, opts, 'The route under rollout');
+  const sources = hostSources(original, opts, 'The route under rollout');
+  const base = sources.stable;
   const { stable, canary } = splitWeights(opts.weight);
   const stableCopy = (weight?: number) => withWeight(base, base.destination, weight);
   const canaryCopy = (weight?: number) =>
-    withWeight(base, toCanaryHost(base.destination, opts.canaryHost), weight);
+    sources.canary
+      ? withWeight(sources.canary, sources.canary.destination, weight)
+      : withWeight(base, toCanaryHost(base.destination, opts.canaryHost), weight);
   let destinations: HTTPRouteDestination[];
   if (canary === 0) destinations = [stableCopy()];
   else if (stable === 0) destinations = [canaryCopy()];
@@ -150,7 +164,10 @@ export function setHostWeight(
   return next;
 }
 
-/** The promoted route of a host canary: one destination to the canary host, no weight. */
+/**
+ * The promoted route of a host canary: one destination to the canary host, no weight, with the
+ * fields of the original's canary destination when it had one.
+ */
 export function promoteHostRoute(
   original: HTTPRoute,
   current: HTTPRoute,

@@ -1,12 +1,16 @@
 /**
- * Istio `HTTPMatchRequest` entries: strict validation of the ones a user gives as YAML, and the
- * AND of two match lists, which tester and caller routes need so that they only catch requests
- * the targeted route would have caught. Istio ANDs the conditions within one entry and ORs the
+ * Istio `HTTPMatchRequest` entries: validation of the ones a user gives as YAML by the rules of
+ * Istio's webhook (so that nothing we write is refused halfway through a rollout), and the AND
+ * of two match lists, which tester and caller routes need so that they only catch requests the
+ * targeted route would have caught. Istio ANDs the conditions within one entry and ORs the
  * entries of a list, so `A AND B` is the list of every entry of A merged with every entry of B.
+ * Regexes are read as RE2 reads them (regex.ts), never as JavaScript's RegExp.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'yaml';
 import { UserError } from '../errors.ts';
+import { isDns1123Label } from './names.ts';
+import { fullMatch, regexProblem } from './regex.ts';
 import type { HTTPMatchRequest, StringMatch } from './types.ts';
 
 /** The fields of an Istio HTTPMatchRequest, in the order Istio documents them. */
@@ -27,6 +31,30 @@ const KNOWN_FIELDS: readonly string[] = [
   'statPrefix',
 ];
 const MATCH_KINDS = ['exact', 'prefix', 'regex'] as const;
+
+/** RFC 7230 token characters: what Istio accepts in a header name it matches on. */
+const HEADER_TOKEN = /^[!#$%&'*+\-.^_`|~A-Za-z0-9]+$/;
+/** HTTP/2 pseudo-headers Istio lets a match name. */
+const PSEUDO_HEADERS = [':method', ':scheme', ':authority', ':path', ':status'];
+/** Istio routes on JWT claims through this header-like name: `@request.auth.claims.groups`. */
+const JWT_CLAIM_PREFIX = '@request.auth.claims';
+
+/** How one StringMatch field is checked: Istio's rules differ a little between fields. */
+interface StringRules {
+  /** `{}` allowed: the header (or parameter) need only be present. */
+  presence: boolean;
+  /** `prefix: ""` allowed: only for uri, where Envoy accepts it. */
+  emptyPrefix: boolean;
+  /** `regex: "*"` allowed: withoutHeaders reads it as "present", not as a regex. */
+  starRegex: boolean;
+}
+
+const RULES: Record<'uri' | 'value' | 'map' | 'without', StringRules> = {
+  uri: { presence: false, emptyPrefix: true, starRegex: false },
+  value: { presence: false, emptyPrefix: false, starRegex: false },
+  map: { presence: true, emptyPrefix: false, starRegex: false },
+  without: { presence: true, emptyPrefix: false, starRegex: true },
+};
 
 /**
  * Parses the YAML of a list of HTTPMatchRequest entries given in `input` (e.g. `canary-match`).
@@ -68,7 +96,9 @@ export function validateMatchRequest(value: unknown, where: string): HTTPMatchRe
     fail('states no condition, so it would match every request; give headers, uri, ...');
   }
   for (const field of STRING_FIELDS) {
-    if (field in value) checkStringMatch(value[field], field, false, fail);
+    if (field in value) {
+      checkStringMatch(value[field], field, field === 'uri' ? RULES.uri : RULES.value, fail);
+    }
   }
   for (const field of MAP_FIELDS) {
     if (!(field in value)) continue;
@@ -77,11 +107,37 @@ export function validateMatchRequest(value: unknown, where: string): HTTPMatchRe
       fail(`${field} must be a non-empty mapping of names to {exact|prefix|regex: string}`);
     }
     for (const [name, match] of Object.entries(map as Record<string, unknown>)) {
-      checkStringMatch(match, `${field}.${name}`, true, fail);
+      if (field !== 'queryParams') checkHeaderName(name, field, fail);
+      const rules = field === 'withoutHeaders' ? RULES.without : RULES.map;
+      checkStringMatch(match, `${field}.${name}`, rules, fail);
     }
   }
   checkScalars(value, fail);
   return structuredClone(value);
+}
+
+/**
+ * A header name as Istio's webhook accepts it in a match: RFC 7230 token characters, an HTTP/2
+ * pseudo-header, or a JWT claim (`@request.auth.claims.name` or `@request.auth.claims[name]`).
+ */
+function checkHeaderName(name: string, field: string, fail: (why: string) => never): void {
+  if (name === '') fail(`${field} has an empty header name`);
+  if (PSEUDO_HEADERS.includes(name) || isJwtClaim(name)) return;
+  if (!HEADER_TOKEN.test(name)) {
+    fail(
+      `${field}: ${JSON.stringify(name)} is not a valid header name (letters, digits and ` +
+        `!#$%&'*+-.^_\`|~ only, a pseudo-header such as :authority, or ${JWT_CLAIM_PREFIX}.<claim>)`,
+    );
+  }
+}
+
+function isJwtClaim(name: string): boolean {
+  if (!name.toLowerCase().startsWith(JWT_CLAIM_PREFIX)) return false;
+  const rest = name.slice(JWT_CLAIM_PREFIX.length);
+  return (
+    (rest.startsWith('.') && rest.length > 1) ||
+    (rest.startsWith('[') && rest.endsWith(']') && rest.length > 2)
+  );
 }
 
 function checkScalars(value: Record<string, unknown>, fail: (why: string) => never): void {
@@ -95,6 +151,9 @@ function checkScalars(value: Record<string, unknown>, fail: (why: string) => nev
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
       fail(`port must be a port number from 1 to 65535, got ${JSON.stringify(port)}`);
     }
+  }
+  if (typeof value.sourceNamespace === 'string' && !isDns1123Label(value.sourceNamespace)) {
+    fail(`sourceNamespace must be a namespace name, got ${JSON.stringify(value.sourceNamespace)}`);
   }
   if ('ignoreUriCase' in value && typeof value.ignoreUriCase !== 'boolean') {
     fail('ignoreUriCase must be true or false');
@@ -117,29 +176,41 @@ function checkScalars(value: Record<string, unknown>, fail: (why: string) => nev
   }
 }
 
-/** One of exact/prefix/regex with a string; header-like maps may also be `{}` (presence). */
+/**
+ * One of exact/prefix/regex with a string, as Istio accepts it: a prefix is not empty (but for
+ * uri), a regex is RE2 of at most 1024 bytes; header-like maps may also be `{}` (presence).
+ */
 function checkStringMatch(
   value: unknown,
   field: string,
-  presenceAllowed: boolean,
+  rules: StringRules,
   fail: (why: string) => never,
 ): void {
-  const accepted = `{exact: ...}, {prefix: ...} or {regex: ...}${presenceAllowed ? ' (or {} for "present")' : ''}`;
+  const accepted = `{exact: ...}, {prefix: ...} or {regex: ...}${rules.presence ? ' (or {} for "present")' : ''}`;
   if (!isRecord(value)) {
     fail(`${field} must be ${accepted}, got ${kindOf(value)}`);
     return;
   }
   const keys = Object.keys(value);
   const kinds = keys.filter((key) => (MATCH_KINDS as readonly string[]).includes(key));
-  if (
-    keys.length !== kinds.length ||
-    kinds.length > 1 ||
-    (kinds.length === 0 && !presenceAllowed)
-  ) {
+  if (keys.length !== kinds.length || kinds.length > 1 || (kinds.length === 0 && !rules.presence)) {
     fail(`${field} must be ${accepted}, got ${JSON.stringify(value)}`);
   }
-  if (kinds.length === 1 && typeof value[kinds[0]] !== 'string') {
-    fail(`${field}.${kinds[0]} must be a string, got ${JSON.stringify(value[kinds[0]])}`);
+  if (kinds.length === 0) return;
+  const kind = kinds[0];
+  const text = value[kind];
+  if (typeof text !== 'string') {
+    fail(`${field}.${kind} must be a string, got ${JSON.stringify(text)}`);
+    return;
+  }
+  if (kind === 'prefix' && text === '' && !rules.emptyPrefix) {
+    fail(
+      `${field}.prefix must not be empty (Istio refuses an empty prefix here); use {} for "present"`,
+    );
+  }
+  if (kind === 'regex' && !(rules.starRegex && text === '*')) {
+    const problem = regexProblem(text);
+    if (problem !== undefined) fail(`${field}.regex ${JSON.stringify(text)}: ${problem}`);
   }
 }
 
@@ -299,7 +370,7 @@ function mergeStringMatch(
   const fold = (s: string): string => (ignoreCase ? s.toLowerCase() : s);
   if (ka === 'exact' || kb === 'exact') {
     const [exact, other, otherKind] = ka === 'exact' ? [va, vb, kb] : [vb, va, ka];
-    return holds(otherKind, other, exact, fold, field) ? { exact } : NEVER;
+    return holds(otherKind, other, exact, ignoreCase, field) ? { exact } : NEVER;
   }
   if (ka === 'prefix' && kb === 'prefix') {
     if (fold(va).startsWith(fold(vb))) return { prefix: va };
@@ -312,24 +383,31 @@ function mergeStringMatch(
   );
 }
 
-/** Whether the value `exact` satisfies the condition `kind: value`. */
+/** Whether the value `exact` satisfies the condition `kind: value`, regexes read as RE2. */
 function holds(
   kind: string,
   value: string,
   exact: string,
-  fold: (s: string) => string,
+  ignoreCase: boolean,
   field: string,
 ): boolean {
+  const fold = (s: string): string => (ignoreCase ? s.toLowerCase() : s);
   if (kind === 'exact') return fold(exact) === fold(value);
   if (kind === 'prefix') return fold(exact).startsWith(fold(value));
-  let re: RegExp;
-  try {
-    // Istio regexes are RE2 and must match the whole value.
-    re = new RegExp(`^(?:${value})$`);
-  } catch {
-    throw new Unmergeable(`the regex ${JSON.stringify(value)} of ${field} cannot be evaluated`);
+  const problem = regexProblem(value);
+  if (problem !== undefined) {
+    throw new Unmergeable(
+      `the regex ${JSON.stringify(value)} of ${field} is not valid: ${problem}`,
+    );
   }
-  return re.test(exact);
+  if (ignoreCase) {
+    // Envoy ignores the uri case for exact and prefix, never for a regex: which spellings of
+    // the exact value the regex accepts cannot be written as one condition.
+    throw new Unmergeable(
+      `${field} ignores case, and the regex ${JSON.stringify(value)} does not, so the two cannot be one condition`,
+    );
+  }
+  return fullMatch(value, exact);
 }
 
 function kindAndValue(match: StringMatch): [string | undefined, string] {

@@ -2,10 +2,13 @@
  * Mirroring (`mirror-percent`): the targeted route copies a share of its requests to the canary
  * and discards the canary's answers, so a canary can be watched at weight 0. Istio's fields are
  * `mirror` (a Destination) and `mirrorPercentage: { value }` (a percent, a double). The user's
- * own mirror is never overwritten: a route that has one is refused.
+ * own mirror is never overwritten: a route that has one is refused. A user's mirror that reaches
+ * the canary is refused for any rollout (see assertNoMirrorToCanary).
  */
 import { isDeepStrictEqual } from 'node:util';
 import { UserError } from '../errors.ts';
+import { reachesCanary } from './split.ts';
+import type { CanarySides } from './split.ts';
 import type { Destination, HTTPRoute } from './types.ts';
 
 /** What a mirroring stage sets on the targeted route, and what the state records of it. */
@@ -56,6 +59,42 @@ export function assertNoUserMirror(original: HTTPRoute, where: string): void {
     `Input "mirror-percent": ${where} already mirrors its traffic (${theirs}); mirroring to the ` +
       `canary would overwrite it. Remove the route's mirror, or leave "mirror-percent" empty`,
   );
+}
+
+/**
+ * Throws a UserError when the user's route mirrors to the canary (`mirror`, or an entry of
+ * `mirrors`): the canary would then serve the mirrored copy of every request it is also routed,
+ * so it would do twice the work its weight says and the traffic check would see a share that no
+ * weight explains. `route` is the route without a mirror a stage set; `where` names it.
+ */
+export function assertNoMirrorToCanary(route: HTTPRoute, sides: CanarySides, where: string): void {
+  const mirrors: unknown[] = [route.mirror];
+  if (Array.isArray(route.mirrors)) {
+    for (const entry of route.mirrors as unknown[]) mirrors.push(fieldOf(entry, 'destination'));
+  }
+  const hit = mirrors.find((d) => isDestination(d) && reachesCanary(d, sides));
+  if (hit === undefined) return;
+  const canary =
+    sides.kind === 'subsets'
+      ? `subset ${JSON.stringify(sides.canarySubset)} of host ${JSON.stringify(sides.host)}`
+      : `host ${JSON.stringify(sides.canaryHost)}`;
+  throw new UserError(
+    `${where} mirrors its requests to the canary (${JSON.stringify(hit)} reaches ${canary}): ` +
+      `during a rollout the canary would serve each request it is routed twice, once routed and ` +
+      `once mirrored, and its share of traffic would not follow its weight. Remove that mirror or ` +
+      `point it elsewhere first; to watch the canary on copies of traffic, use input ` +
+      `"mirror-percent" instead`,
+  );
+}
+
+function fieldOf(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+function isDestination(value: unknown): value is Destination {
+  return typeof fieldOf(value, 'host') === 'string';
 }
 
 /** The fields that mirror `percent` (above 0, at most 100) of the requests to `destination`. */

@@ -4,12 +4,16 @@
  */
 import { UserError } from '../errors.ts';
 import { objectLabel } from './names.ts';
+import { assertHttpRoutes } from './route-shape.ts';
 import type { Destination, HTTPRoute, HTTPRouteDestination, VirtualService } from './types.ts';
 import { splitWeights } from './weights.ts';
 
 /** How the caller picks the route to shift: the `route`, `host` and `stable-subset` inputs. */
 export interface TargetQuery {
-  /** Name of the http route; when absent, the one route that targets the stable subset. */
+  /**
+   * Name of the http route, or `http[N]` for its position (see routePosition); when absent,
+   * the one route that targets the stable subset.
+   */
   route?: string;
   /** Destination host under rollout; when absent, taken from the route. */
   host?: string;
@@ -48,46 +52,124 @@ export function routeLabel(route: HTTPRoute, index: number): string {
   return route.name ? JSON.stringify(route.name) : `http[${index}]`;
 }
 
+const POSITION = /^http\[(\d{1,5})\]$/;
+
 /**
- * Finds the http route a rollout shifts. With `route`, the route of that name; without, the
- * one route that sends traffic to the stable subset, or to the host without a subset (all its
+ * The position the `route` input gives as `http[N]`: N counts the VirtualService's http routes
+ * from 0, as the user wrote them (routes a rollout inserted are not counted), the same label
+ * errors and logs give an unnamed route. Undefined for a route name.
+ */
+export function routePosition(route: string): number | undefined {
+  const match = POSITION.exec(route);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Checks a `route` input (`input` names it in the error): a route name, or `http[N]`. Text that
+ * starts like a position but is not one is refused rather than taken for a name.
+ */
+export function assertRouteInput(input: string, route: string): string {
+  if (route.startsWith('http[') && routePosition(route) === undefined) {
+    throw new UserError(
+      `${input} ${JSON.stringify(route)} is neither a route name nor a position: a position is ` +
+        'http[N], N counting the http routes from 0',
+    );
+  }
+  return route;
+}
+
+/**
+ * The index in `vs.spec.http` the `route` input picks: the route of that name, or the route at
+ * that position. None, or several of that name, is a UserError naming the input and the routes.
+ */
+export function pickRoute(vs: VirtualService, route: string): number {
+  const http = vs.spec.http ?? [];
+  const where = objectLabel('VirtualService', vs.metadata);
+  const named = http.flatMap((r, index) => (r.name === route ? [index] : []));
+  const position = routePosition(route);
+  if (position !== undefined) {
+    if (position >= http.length) {
+      throw new UserError(
+        `Input "route": ${route} is past the end of ${where}, which has ${http.length} http ` +
+          `route${http.length === 1 ? '' : 's'} (positions count from http[0])`,
+      );
+    }
+    if (named.some((index) => index !== position)) {
+      throw new UserError(
+        `Input "route": ${route} is both the position of route ${routeLabel(http[position], position)} ` +
+          `and the name of http[${named[0]}] of ${where}; rename one of them`,
+      );
+    }
+    return position;
+  }
+  if (named.length === 0) {
+    const names = http.flatMap((r) => (r.name ? [JSON.stringify(r.name)] : []));
+    const present =
+      names.length > 0 ? `its named routes are ${names.join(', ')}` : 'it has no named routes';
+    throw new UserError(
+      `Input "route": ${where} has no http route named ${JSON.stringify(route)}; ${present} ` +
+        `(an unnamed route is picked by its position, e.g. "http[0]")`,
+    );
+  }
+  if (named.length > 1) {
+    throw new UserError(
+      `Input "route": ${where} has ${named.length} http routes named ${JSON.stringify(route)} ` +
+        `(${named.map((i) => `http[${i}]`).join(', ')}); route names must be unique`,
+    );
+  }
+  return named[0];
+}
+
+/**
+ * `, or to its position for an unnamed one (e.g. "http[1]")` when one of `routes` (pairs of a
+ * route and its index) has no name; empty when all have one.
+ */
+export function positionHint(routes: readonly [HTTPRoute, number][]): string {
+  const unnamed = routes.find(([route]) => !route.name);
+  return unnamed ? `, or to its position for an unnamed one (e.g. "http[${unnamed[1]}]")` : '';
+}
+
+/**
+ * Refuses a VirtualService without http routes, saying why tcp and tls routes do not count: a
+ * rollout shifts the weights of an http route only.
+ */
+export function assertHasHttpRoutes(vs: VirtualService): void {
+  if ((vs.spec.http ?? []).length > 0) return;
+  const others = (['tcp', 'tls'] as const).flatMap((kind) => {
+    const list = vs.spec[kind];
+    return Array.isArray(list) && list.length > 0 ? [`${list.length} ${kind}`] : [];
+  });
+  const has = others.length > 0 ? ` (it has ${others.join(' and ')} only)` : '';
+  throw new UserError(
+    `${objectLabel('VirtualService', vs.metadata)} has no http routes${has}: a rollout shifts ` +
+      'the weights of an http route; tcp and tls routes are not supported',
+  );
+}
+
+/**
+ * Finds the http route a rollout shifts. With `route`, the route of that name or position;
+ * without, the one route that sends traffic to the stable subset, or to the host without a subset (all its
  * pods). A route that only sends to other subsets (a tester route to `v2`) or has no
  * destinations (redirect, direct response) is not a candidate. Ambiguity is a UserError naming
- * the candidates, as is a route that splits traffic across hosts.
+ * the candidates, as is a route that splits traffic across hosts, and so is a VirtualService
+ * whose http routes do not follow Istio's schema (see assertHttpRoutes).
  */
 export function findTargetRoute(vs: VirtualService, query: TargetQuery): TargetRoute {
-  const http = vs.spec.http ?? [];
-  if (http.length === 0) {
-    throw new UserError(`${objectLabel('VirtualService', vs.metadata)} has no http routes`);
-  }
+  assertHttpRoutes(vs);
+  assertHasHttpRoutes(vs);
   const found = query.route === undefined ? findCandidate(vs, query) : findNamed(vs, query);
   assertSingleHost(vs, found);
   const { stableSubset, canarySubset } = query;
   if (canarySubset !== undefined) {
-    baseDestination(vs, found.route, found.index, { host: found.host, stableSubset, canarySubset });
+    splitSources(vs, found.route, found.index, { host: found.host, stableSubset, canarySubset });
   }
   return found;
 }
 
 function findNamed(vs: VirtualService, query: TargetQuery): TargetRoute {
   const http = vs.spec.http ?? [];
-  const indexes = http.flatMap((route, index) => (route.name === query.route ? [index] : []));
   const where = objectLabel('VirtualService', vs.metadata);
-  if (indexes.length === 0) {
-    const names = http.flatMap((route) => (route.name ? [JSON.stringify(route.name)] : []));
-    const present =
-      names.length > 0 ? `its named routes are ${names.join(', ')}` : 'it has no named routes';
-    throw new UserError(
-      `Input "route": ${where} has no http route named ${JSON.stringify(query.route)}; ${present}`,
-    );
-  }
-  if (indexes.length > 1) {
-    throw new UserError(
-      `Input "route": ${where} has ${indexes.length} http routes named ${JSON.stringify(query.route)} ` +
-        `(${indexes.map((i) => `http[${i}]`).join(', ')}); route names must be unique`,
-    );
-  }
-  const index = indexes[0];
+  const index = pickRoute(vs, query.route ?? '');
   const route = http[index];
   const hosts = stableHosts(route, query);
   if (hosts.length === 0) {
@@ -120,8 +202,8 @@ function findCandidate(vs: VirtualService, query: TargetQuery): TargetRoute {
     );
     throw new UserError(
       `${candidates.length} http routes of ${where} send traffic to ${stableTarget(query)}: ` +
-        `${names.join(', ')}. Set input "route" to the name of the one to shift ` +
-        `(give the route a "name" in the VirtualService if it has none)`,
+        `${names.join(', ')}. Set input "route" to the name of the one to shift` +
+        positionHint(candidates.map(({ route, index }) => [route, index])),
     );
   }
   const { route, index } = candidates[0];
@@ -184,27 +266,34 @@ function describeList(destinations: HTTPRouteDestination[]): string {
     .join(', ');
 }
 
+/** The destinations a stage is built from: the original's stable one, and its canary one if any. */
+interface SplitSources {
+  stable: HTTPRouteDestination;
+  /** The canary destination of a route the user already split by hand; it keeps its own fields. */
+  canary?: HTTPRouteDestination;
+}
+
 /**
- * The original's destination that stable and canary are copied from: the one with the stable
- * subset or none. Other destinations may only be the canary subset of the same host (an earlier
- * split the user wrote by hand); anything else would be dropped by the rewrite, so it is refused.
+ * The original's destinations that stable and canary are built from: the one with the stable
+ * subset or none, and at most one with the canary subset of the same host (a split the user
+ * wrote by hand, whose own `port` and `headers` must survive). Anything else would be dropped by
+ * the rewrite, so it is refused.
  */
-function baseDestination(
+function splitSources(
   vs: VirtualService | undefined,
   original: HTTPRoute,
   index: number | undefined,
   opts: Omit<WeightOptions, 'weight'>,
-): HTTPRouteDestination {
+): SplitSources {
   const where = describeRoute(vs, original, index);
   const destinations = original.route ?? [];
   const bases = destinations.filter(
     (d) => d.destination.host === opts.host && isStable(d.destination, opts.stableSubset),
   );
-  const foreign = destinations.filter(
-    (d) =>
-      !bases.includes(d) &&
-      !(d.destination.host === opts.host && d.destination.subset === opts.canarySubset),
+  const canaries = destinations.filter(
+    (d) => d.destination.host === opts.host && d.destination.subset === opts.canarySubset,
   );
+  const foreign = destinations.filter((d) => !bases.includes(d) && !canaries.includes(d));
   if (bases.length !== 1 || foreign.length > 0) {
     throw new UserError(
       `${where} must send its traffic to host ${JSON.stringify(opts.host)} through exactly one ` +
@@ -212,7 +301,14 @@ function baseDestination(
         `subset ${JSON.stringify(opts.canarySubset)}); its destinations: ${describeDestinations(original)}`,
     );
   }
-  return bases[0];
+  if (canaries.length > 1) {
+    throw new UserError(
+      `${where} sends to subset ${JSON.stringify(opts.canarySubset)} through ${canaries.length} ` +
+        `destinations (${describeList(canaries)}); a stage gives the canary one weight, so keep one ` +
+        `destination per subset`,
+    );
+  }
+  return canaries.length === 1 ? { stable: bases[0], canary: canaries[0] } : { stable: bases[0] };
 }
 
 function describeRoute(vs: VirtualService | undefined, route: HTTPRoute, index?: number): string {
@@ -223,28 +319,31 @@ function describeRoute(vs: VirtualService | undefined, route: HTTPRoute, index?:
 }
 
 /**
- * The route at one stage: `current` with its destinations replaced by copies of the original's
- * stable destination, `stableSubset` at 100-w and `canarySubset` at w. At 0 or 100 one
- * destination is left and written without a weight. Every other field of `current` (match,
- * retries, timeout, headers, rewrite, fault, mirror, corsPolicy, unknown ones) is kept in place,
- * and destination fields such as `port` and `headers` are copied to both.
+ * The route at one stage: `current` with its destinations replaced by `stableSubset` at 100-w and
+ * `canarySubset` at w, built from the original's. The stable one is a copy of the original's
+ * stable destination; the canary one is the original's own canary destination when the user had
+ * already split the route by hand (its `port`, `headers` and other fields kept), else a copy of
+ * the stable one. At 0 or 100 one destination is left and written without a weight. Every other
+ * field of `current` (match, retries, timeout, headers, rewrite, fault, mirror, corsPolicy,
+ * unknown ones) is kept in place.
  */
 export function setCanaryWeight(
   original: HTTPRoute,
   current: HTTPRoute,
   opts: WeightOptions,
 ): HTTPRoute {
-  const base = baseDestination(undefined, original, undefined, opts);
+  const sources = splitSources(undefined, original, undefined, opts);
+  const canaryBase = sources.canary ?? sources.stable;
   const { stable, canary } = splitWeights(opts.weight);
   let destinations: HTTPRouteDestination[];
   if (canary === 0) {
-    destinations = [copyDestination(base, opts.stableSubset, undefined)];
+    destinations = [copyDestination(sources.stable, opts.stableSubset, undefined)];
   } else if (stable === 0) {
-    destinations = [copyDestination(base, opts.canarySubset, undefined)];
+    destinations = [copyDestination(canaryBase, opts.canarySubset, undefined)];
   } else {
     destinations = [
-      copyDestination(base, opts.stableSubset, stable),
-      copyDestination(base, opts.canarySubset, canary),
+      copyDestination(sources.stable, opts.stableSubset, stable),
+      copyDestination(canaryBase, opts.canarySubset, canary),
     ];
   }
   const next = structuredClone(current);
@@ -253,7 +352,10 @@ export function setCanaryWeight(
   return next;
 }
 
-/** The promoted route: one destination, the original's fields with `canarySubset`, no weight. */
+/**
+ * The promoted route: one destination to `canarySubset` without weight, with the fields of the
+ * original's canary destination when it had one, else those of its stable destination.
+ */
 export function promoteRoute(original: HTTPRoute, opts: PromoteOptions): HTTPRoute {
   const { current = original, ...rest } = opts;
   return setCanaryWeight(original, current, { ...rest, weight: 100 });

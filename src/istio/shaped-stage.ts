@@ -8,7 +8,7 @@
  */
 import { placeBefore, userView } from './added-routes.ts';
 import { findHostTargetRoute } from './host-canary.ts';
-import { clearMirror, mirrorFields, setMirror } from './mirror.ts';
+import { assertNoMirrorToCanary, clearMirror, mirrorFields, setMirror } from './mirror.ts';
 import { objectLabel } from './names.ts';
 import { findTargetRoute, routeLabel, withRoute } from './route.ts';
 import type { TargetRoute } from './route.ts';
@@ -96,6 +96,7 @@ export function applyStage(vs: VirtualService, edit: StageEdit): StageResult {
   });
   const where = `Route ${routeLabel(original, found.index)} of ${objectLabel('VirtualService', vs.metadata)}`;
   const base = clearMirror(found.route, existing?.mirror);
+  assertNoMirrorToCanary(base, sides, where);
   let route = splitRoute(original, base, sides, edit.weight);
   const mirror =
     edit.mirrorPercent === undefined
@@ -143,7 +144,10 @@ export function promoteStage(vs: VirtualService): PromoteResult | undefined {
   const { index, route } = locateRoute(vs, state);
   const original = savedRoute(state);
   const sides = sidesOfState(state, vs);
-  const promoted = promoteSplit(original, clearMirror(route, state.mirror), sides);
+  const base = clearMirror(route, state.mirror);
+  const where = `Route ${routeLabel(route, index)} of ${objectLabel('VirtualService', vs.metadata)}`;
+  assertNoMirrorToCanary(base, sides, where);
+  const promoted = promoteSplit(original, base, sides);
   const next = withoutRoutes(withRoute(vs, index, promoted), state.addedRoutes ?? []);
   return { vs: clearState(next), dependents: state.dependents ?? [] };
 }
@@ -163,6 +167,7 @@ export function sidesOfState(state: RolloutState, vs: VirtualService): CanarySid
     host: state.host,
     stableSubset: state.stableSubset,
     canarySubset: state.canarySubset,
+    namespace: vs.metadata.namespace,
   };
 }
 
@@ -180,6 +185,7 @@ function sidesFor(target: StageTarget, host: string, vs: VirtualService): Canary
     host,
     stableSubset: target.stableSubset,
     canarySubset: target.canarySubset,
+    namespace: vs.metadata.namespace,
   };
 }
 

@@ -14,6 +14,8 @@ export interface SubsetSides {
   host: string;
   stableSubset: string;
   canarySubset: string;
+  /** Namespace of the VirtualService, to resolve short host names; `default` when absent. */
+  namespace?: string;
 }
 
 /** Stable and canary as two hosts: the `stable-host` and `canary-host` inputs. */
@@ -67,14 +69,31 @@ export function canaryDestination(original: HTTPRoute, sides: CanarySides): Dest
   return out;
 }
 
+/** True when `destination` names the canary: its subset of the host, or the canary host. */
+export function isCanaryDestination(destination: Destination, sides: CanarySides): boolean {
+  return sides.kind === 'subsets'
+    ? sameHost(destination.host, sides.host, sides.namespace) &&
+        destination.subset === sides.canarySubset
+    : sameHost(destination.host, sides.canaryHost, sides.namespace);
+}
+
+/**
+ * True when requests sent to `destination` can reach the canary's pods: the canary itself, or
+ * (for subsets) the host without a subset, whose pods include the canary's.
+ */
+export function reachesCanary(destination: Destination, sides: CanarySides): boolean {
+  if (isCanaryDestination(destination, sides)) return true;
+  return (
+    sides.kind === 'subsets' &&
+    !destination.subset &&
+    sameHost(destination.host, sides.host, sides.namespace)
+  );
+}
+
 /** The canary's percent of `route` (0 when it has no canary destination). */
 export function canaryPercentOf(route: HTTPRoute, sides: CanarySides): number {
   const destinations = route.route ?? [];
-  const isCanary = (d: Destination): boolean =>
-    sides.kind === 'subsets'
-      ? d.host === sides.host && d.subset === sides.canarySubset
-      : sameHost(d.host, sides.canaryHost, sides.namespace);
-  const canary = destinations.filter((d) => isCanary(d.destination));
+  const canary = destinations.filter((d) => isCanaryDestination(d.destination, sides));
   if (canary.length === 0) return 0;
   if (destinations.length === 1) return 100;
   return canary.reduce((sum, d) => sum + (d.weight ?? 0), 0);

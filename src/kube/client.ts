@@ -129,10 +129,10 @@ export function createCluster(options: KubeOptions): Cluster {
         custom.replaceNamespacedCustomObject({ ...ref, namespace, name, body: vs }),
       )) as VirtualService;
     },
-    async listVirtualServices(namespace) {
+    async listAllVirtualServices() {
       const ref = await crd('virtualservices');
-      const list = (await call(`LIST virtualservices in ${namespace}`, () =>
-        custom.listNamespacedCustomObject({ ...ref, namespace }),
+      const list = (await call('LIST virtualservices in all namespaces', () =>
+        custom.listClusterCustomObject(ref),
       )) as { items: VirtualService[] };
       return list.items;
     },
@@ -263,7 +263,7 @@ function translate(error: unknown, what: string): Error {
       return new NotFoundError(`${what} failed: not found${detail}`);
     case 403:
       return new ForbiddenError(
-        `${what} failed: forbidden${detail}. The step's credentials need the Role in the README (get/update/patch virtualservices; get/list destinationrules and deployments; get services/proxy; with cleanup also list virtualservices and update destinationrules).`,
+        `${what} failed: forbidden${detail}. The credentials need the rules examples/rbac.yaml grants (README, section Permissions), in every namespace the rollout touches.`,
       );
     case 401:
       return new UserError(

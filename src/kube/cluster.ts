@@ -36,8 +36,11 @@ export interface Cluster {
   getVirtualService(namespace: string, name: string): Promise<VirtualService>;
   /** PUT conditional on `vs.metadata.resourceVersion`; throws ConflictError on 409. */
   replaceVirtualService(vs: VirtualService): Promise<VirtualService>;
-  /** Every VirtualService of `namespace`: the clean-up checks that none still routes to a subset. */
-  listVirtualServices(namespace: string): Promise<VirtualService[]>;
+  /**
+   * Every VirtualService of every namespace (a cluster-scope list): the clean-up checks that none
+   * still routes to a subset. Throws ForbiddenError when the credentials may not list them there.
+   */
+  listAllVirtualServices(): Promise<VirtualService[]>;
   getDestinationRule(namespace: string, name: string): Promise<DestinationRule>;
   /** PUT conditional on `dr.metadata.resourceVersion`; throws ConflictError on 409. */
   replaceDestinationRule(dr: DestinationRule): Promise<DestinationRule>;

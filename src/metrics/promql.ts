@@ -64,6 +64,20 @@ export function workloadRegex(workloads: string[]): string {
     .join('|');
 }
 
+/**
+ * Checks, before any write, that every value of `sel` can go into a query: the namespace and the
+ * Deployment names, which are read from the cluster and so are not trusted. `side` names the
+ * version in the error (`canary`). A name that could break out of a PromQL string is refused
+ * here, while nothing has moved yet, rather than at the first query after the weights did.
+ */
+export function assertSelector(sel: VersionSelector, side: string): VersionSelector {
+  assertNamespace(`The ${side}'s namespace`, sel.namespace);
+  for (const workload of sel.workloads) {
+    assertWorkloadName(`The ${side}'s Deployment (as the cluster names it)`, workload);
+  }
+  return sel;
+}
+
 /** The label matchers shared by every Istio query of one version. */
 function istioMatchers(sel: VersionSelector): string {
   const namespace = assertNamespace('Namespace', sel.namespace);

@@ -18,6 +18,11 @@ export interface StageReport {
   weightBefore: number;
   /** Canary percent when the command ended (after a rollback: what was restored). */
   weightAfter: number;
+  /**
+   * Canary percent in force when a step decided to roll back (rolled-back steps only): the
+   * weight that failed, even when no check was made at it (metrics unreadable, a cancel).
+   */
+  breachWeight?: number;
   /** The stage's planned list of canary weights. */
   weights: number[];
   /** ISO 8601 timestamps. */

@@ -107,7 +107,7 @@ function detailsTable(report: StageReport): string {
 
 /** After a rollback, "0% → 0%" would hide that the canary ran: name the weight that breached. */
 function weightChange(report: StageReport): string {
-  const breached = report.checks.at(-1)?.weight;
+  const breached = report.breachWeight ?? report.checks.at(-1)?.weight;
   if (report.outcome === 'rolled-back' && breached !== undefined) {
     return `${report.weightBefore}% → ${breached}%, restored to ${report.weightAfter}%`;
   }

@@ -4,13 +4,18 @@
  * Deployments themselves are never touched: deleting them is the user's decision. The traffic
  * has already moved when this runs, so nothing here fails the promotion: a subset that is still
  * routed to, or a write that does not go through, is reported and left as it is.
+ *
+ * A VirtualService in any namespace can route to the subset (a destination host names a Service
+ * anywhere in the mesh), so the decision is made on every VirtualService of the cluster. When the
+ * credentials may not list them across namespaces, the subset is kept: removing it on a partial
+ * view could cut off another team's traffic, and the outcome says which permission is missing.
  */
+import { ForbiddenError } from '../errors.ts';
 import { removeSubset, subsetUses, type SubsetUse } from '../istio/cleanup.ts';
 import { objectLabel } from '../istio/names.ts';
 import type { DestinationRule, VirtualService } from '../istio/types.ts';
 import type { Cluster } from '../kube/cluster.ts';
 import type { Logger } from '../logger.ts';
-import { serviceOfHost } from './target.ts';
 import { updateDestinationRule } from './update.ts';
 
 /** What to clean up: the old subset of the DestinationRule preflight resolved. */
@@ -25,7 +30,8 @@ export interface CleanupRequest {
 
 /**
  * How the clean-up ended: `removed` (or, in a dry run, would be), `absent` (already gone),
- * `kept` (a route still sends traffic to it) or `failed` (a read or the write failed).
+ * `kept` (a route still sends traffic to it, or the cluster's VirtualServices could not all be
+ * read) or `failed` (a read or the write failed).
  */
 export interface CleanupOutcome {
   result: 'removed' | 'absent' | 'kept' | 'failed';
@@ -45,11 +51,16 @@ interface Decision {
   result: 'removed' | 'absent' | 'kept';
   next?: DestinationRule;
   uses: SubsetUse[];
+  /** Kept because the cluster's VirtualServices could not all be listed: why. */
+  unchecked?: string;
 }
 
+/** Every VirtualService of the cluster, or why they could not all be listed. */
+type Routing = { virtualServices: VirtualService[] } | { unchecked: string };
+
 /**
- * Removes the old subset after the promotion was written: lists the VirtualServices of the
- * namespaces concerned, and when none routes to the subset any more writes the DestinationRule
+ * Removes the old subset after the promotion was written: lists the VirtualServices of every
+ * namespace, and when none routes to the subset any more writes the DestinationRule
  * without it (conditional PUT; on a conflict the same removal is applied to a fresh read). Logs
  * the outcome; never throws.
  */
@@ -60,10 +71,10 @@ export async function removeOldSubset(
 ): Promise<CleanupOutcome> {
   const { namespace, name } = ruleRef(request);
   try {
-    const virtualServices = await listRouting(cluster, request);
+    const routing = await listRouting(cluster);
     let decision: Decision = { result: 'absent', uses: [] };
     await updateDestinationRule(cluster, namespace, name, logger, (current) => {
-      decision = decide(current, request.subset, virtualServices);
+      decision = decide(current, request.subset, routing);
       return decision.next;
     });
     return report(logger, outcomeOf(decision, request, false));
@@ -87,12 +98,15 @@ export async function planOldSubsetRemoval(
   request: CleanupRequest,
   promoted: readonly VirtualService[],
 ): Promise<CleanupPlan> {
-  const listed = await listRouting(cluster, request);
+  const routing = await listRouting(cluster);
   const key = (vs: VirtualService) => `${vs.metadata.namespace ?? ''}/${vs.metadata.name}`;
   const replaced = new Map(promoted.map((vs) => [key(vs), vs]));
-  const virtualServices = listed.map((vs) => replaced.get(key(vs)) ?? vs);
+  const seen =
+    'virtualServices' in routing
+      ? { virtualServices: routing.virtualServices.map((vs) => replaced.get(key(vs)) ?? vs) }
+      : routing;
   const before = request.destinationRule;
-  const decision = decide(before, request.subset, virtualServices);
+  const decision = decide(before, request.subset, seen);
   return {
     outcome: outcomeOf(decision, request, true),
     before,
@@ -101,39 +115,34 @@ export async function planOldSubsetRemoval(
 }
 
 /**
- * Every VirtualService that could route to the subset: those of the rollout's namespace, of the
- * DestinationRule's and of its host's Service.
+ * Every VirtualService of the cluster (any of them could route to the subset), or, when the
+ * credentials may not list them across namespaces, why the clean-up cannot check.
  */
-async function listRouting(cluster: Cluster, request: CleanupRequest): Promise<VirtualService[]> {
-  const ruleNamespace = ruleRef(request).namespace;
-  const host = hostNamespace(request.destinationRule, ruleNamespace);
-  const namespaces = new Set([request.namespace, ruleNamespace, host]);
-  const lists = await Promise.all([...namespaces].map((ns) => cluster.listVirtualServices(ns)));
-  return lists.flat();
-}
-
-function hostNamespace(rule: DestinationRule, ruleNamespace: string): string {
+async function listRouting(cluster: Cluster): Promise<Routing> {
   try {
-    return serviceOfHost(rule.spec.host, ruleNamespace).namespace;
-  } catch {
-    // A host outside the cluster's Services: only the rule's own namespace can name it.
-    return ruleNamespace;
+    return { virtualServices: await cluster.listAllVirtualServices() };
+  } catch (error) {
+    if (!(error instanceof ForbiddenError)) throw error;
+    return {
+      unchecked:
+        'the credentials may not list VirtualServices in all namespaces, so a route in another ' +
+        'namespace could still send traffic to it. Grant "list" on virtualservices ' +
+        '(networking.istio.io) at the cluster scope (a ClusterRole with a ClusterRoleBinding, ' +
+        'as examples/rbac.yaml shows) to let the clean-up check',
+    };
   }
 }
 
-function decide(
-  current: DestinationRule,
-  subset: string,
-  virtualServices: readonly VirtualService[],
-): Decision {
+function decide(current: DestinationRule, subset: string, routing: Routing): Decision {
   if (!(current.spec.subsets ?? []).some((s) => s.name === subset)) {
     return { result: 'absent', uses: [] };
   }
-  const uses = subsetUses(current, subset, virtualServices);
+  if ('unchecked' in routing) return { result: 'kept', uses: [], unchecked: routing.unchecked };
+  const uses = subsetUses(current, subset, routing.virtualServices);
   if (uses.length > 0) return { result: 'kept', uses };
   return {
     result: 'removed',
-    next: removeSubset(current, subset, virtualServices).destinationRule,
+    next: removeSubset(current, subset, routing.virtualServices).destinationRule,
     uses,
   };
 }
@@ -146,8 +155,8 @@ function outcomeOf(decision: Decision, request: CleanupRequest, dryRun: boolean)
       return {
         result: 'removed',
         sentence: dryRun
-          ? `Clean-up would remove ${subset} from ${rule}: nothing routes to it after the promotion. Deployments are left as they are.`
-          : `Removed ${subset} from ${rule}: nothing routes to it any more. Its Deployments are left running; delete them when you are ready.`,
+          ? `Clean-up would remove ${subset} from ${rule}: no VirtualService in any namespace routes to it after the promotion. Deployments are left as they are.`
+          : `Removed ${subset} from ${rule}: no VirtualService in any namespace routes to it any more. Its Deployments are left running; delete them when you are ready.`,
       };
     case 'absent':
       return {
@@ -155,6 +164,14 @@ function outcomeOf(decision: Decision, request: CleanupRequest, dryRun: boolean)
         sentence: `${rule} has no ${subset} any more: nothing to clean up.`,
       };
     case 'kept': {
+      if (decision.unchecked !== undefined) {
+        return {
+          result: 'kept',
+          sentence:
+            `${dryRun ? 'Clean-up would keep' : 'Kept'} ${subset} in ${rule}: ${decision.unchecked}. ` +
+            'Remove the subset by hand once nothing routes to it.',
+        };
+      }
       const routes = decision.uses.map((u) => `${u.where} of VirtualService "${u.virtualService}"`);
       return {
         result: 'kept',

@@ -4,6 +4,8 @@ import { userView } from '../istio/added-routes.ts';
 import { promoteStage } from '../istio/shaped-stage.ts';
 import { promoteSplit, type CanarySides } from '../istio/split.ts';
 import { findHostTargetRoute } from '../istio/host-canary.ts';
+import { assertNoMirrorToCanary } from '../istio/mirror.ts';
+import { assertHttpRoutes } from '../istio/route-shape.ts';
 import { findTargetRoute, withRoute } from '../istio/route.ts';
 import { readState, type DependentRef } from '../istio/state.ts';
 import type { DestinationRule, VirtualService } from '../istio/types.ts';
@@ -212,9 +214,21 @@ function promoteEdit(
       ? findHostTargetRoute(view, { route: settings.route, ...sides })
       : findTargetRoute(view, { route: settings.route, ...sides });
   const index = toReal(found.index);
+  const where = `Route ${target.routeLabel} of VirtualService "${target.namespace}/${current.metadata.name}"`;
+  assertNoMirrorToCanary(found.route, sides, where);
   const promoted = promoteSplit(found.route, found.route, sides);
   if (JSON.stringify(promoted) === JSON.stringify(found.route)) return undefined;
   return { vs: withRoute(current, index, promoted), dependents: [] };
+}
+
+/** False for a VirtualService whose http routes preflight refused: its error stands. */
+function followsSchema(vs: VirtualService): boolean {
+  try {
+    assertHttpRoutes(vs);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function sidesOf(settings: Settings, target: Target): CanarySides {
@@ -232,6 +246,7 @@ function sidesOf(settings: Settings, target: Target): CanarySides {
     host: target.host,
     stableSubset: pair.stable,
     canarySubset: pair.canary,
+    namespace: target.namespace,
   };
 }
 
@@ -247,7 +262,7 @@ async function alreadyPromoted(settings: Settings, deps: RolloutDeps): Promise<b
     settings.canaryHost !== undefined ? d.destination.host : d.destination.subset;
   for (const name of settings.virtualServices) {
     const { vs } = await readVirtualService({ ...settings, virtualService: name }, deps.cluster);
-    if (readState(vs)) return false;
+    if (readState(vs) || !followsSchema(vs)) return false;
     const routes = (vs.spec.http ?? []).map((r) => r.route ?? []);
     if (routes.some((dests) => dests.some((d) => sideOf(d) === stable))) return false;
     if (!routes.some((dests) => dests.length > 0 && dests.every((d) => sideOf(d) === canary)))

@@ -6,8 +6,12 @@ import { runRollback } from './rollback.ts';
 import { runStatus } from './status.ts';
 import { runStep } from './step.ts';
 
-/** Runs the command the settings name. A breach is a `rolled-back` report, not an exception. */
+/**
+ * Runs the command the settings name, after a warning for each input given that has no effect
+ * for it. A breach is a `rolled-back` report, not an exception.
+ */
 export function runCommand(settings: Settings, deps: RolloutDeps): Promise<StageReport> {
+  for (const warning of settings.ignoredInputs) deps.logger.warn(warning);
   switch (settings.command) {
     case 'step':
       return runStep(settings, deps);

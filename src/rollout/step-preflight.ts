@@ -8,6 +8,8 @@ import { UserError } from '../errors.ts';
 import { ownerKey, pinCallers } from '../istio/dependents.ts';
 import { applyStage } from '../istio/shaped-stage.ts';
 import type { RolloutState } from '../istio/state.ts';
+import { renderQuery } from '../metrics/custom.ts';
+import { assertSelector } from '../metrics/promql.ts';
 import type { RolloutDeps } from './deps.ts';
 import { resolveDependents, stageEdit, type StagePlan } from './group.ts';
 import {
@@ -36,6 +38,7 @@ export async function preflightStage(
   const workloads = await resolveSides(deps.cluster, settings, primary, pair);
   requireReady(workloads.canary, 'canary');
   if (settings.weights.some((w) => w < 100)) requireReady(workloads.stable, 'stable');
+  assertQueryable(settings, workloads);
   const where = workloads.destinationRule
     ? `DestinationRule ${workloads.destinationRule.metadata.name}: `
     : '';
@@ -73,6 +76,29 @@ function previewStage(settings: Settings, deps: RolloutDeps, plan: StagePlan): v
       dependent: dependent.spec,
       sourceLabels: plan.canaryPodLabels,
       host: dependent.host,
+    });
+  }
+}
+
+/**
+ * Builds every query the watch will send, from the workloads as the cluster named them, so that a
+ * name the queries cannot carry is refused before the first write (see assertSelector).
+ */
+function assertQueryable(settings: Settings, workloads: Workloads): void {
+  const selector = (side: SubsetWorkloads) => ({
+    namespace: side.namespace,
+    workloads: side.deployments,
+  });
+  const canary = assertSelector(selector(workloads.canary), 'canary');
+  const stable = assertSelector(selector(workloads.stable), 'stable');
+  // A side without Deployments has nothing to query; the watch reports that as no data.
+  if (canary.workloads.length === 0 || stable.workloads.length === 0) return;
+  for (const metric of settings.metrics) {
+    renderQuery(metric.query, {
+      namespace: canary.namespace,
+      canaryWorkloads: canary.workloads,
+      stableWorkloads: stable.workloads,
+      intervalMs: settings.intervalMs,
     });
   }
 }

@@ -55,7 +55,7 @@ export async function runStep(settings: Settings, deps: RolloutDeps): Promise<St
       return rollBackStage(
         settings,
         deps,
-        { ...base, checks, traffic: trafficOf(watched) },
+        { ...base, checks, traffic: trafficOf(watched), breachWeight: weight },
         result,
       );
     }

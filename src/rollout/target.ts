@@ -2,6 +2,7 @@ import { NotFoundError, UserError } from '../errors.ts';
 import { userView } from '../istio/added-routes.ts';
 import { findHostTargetRoute } from '../istio/host-canary.ts';
 import { findTargetRoute, type TargetRoute } from '../istio/route.ts';
+import { assertHttpRoutes } from '../istio/route-shape.ts';
 import { locateRoute, readState, type RolloutState } from '../istio/state.ts';
 import type { DestinationRule, HTTPRoute, Subset, VirtualService } from '../istio/types.ts';
 import type { Cluster, Deployment, Service } from '../kube/cluster.ts';
@@ -105,6 +106,7 @@ export async function hostWithSubsets(
   namespace: string,
   stableSubset: string,
 ): Promise<string | undefined> {
+  assertHttpRoutes(vs);
   // The stable subset alone: a missing canary subset is reported later, naming the subset.
   const wanted = [stableSubset];
   const routeHosts = new Set(

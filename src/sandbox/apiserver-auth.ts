@@ -1,8 +1,15 @@
-/** Bearer-token authentication and a two-role authorizer, answering like RBAC does. */
+/**
+ * Bearer-token authentication and an authorizer answering like RBAC does: two built-in roles,
+ * or the rules an RBAC manifest grants a ServiceAccount (see apiserver-rbac.ts).
+ */
+import { grantsFor, type RbacPolicy } from './apiserver-rbac.ts';
 import { forbidden, forbiddenPath, unauthorized } from './apiserver-status.ts';
 
-/** What a token may do: everything, or read (get, list, and GET through the services proxy). */
-export type Role = 'admin' | 'read-only';
+/**
+ * What a token may do: everything, read (get, list, and GET through the services proxy), or
+ * what an RBAC policy grants.
+ */
+export type Role = 'admin' | 'read-only' | RbacPolicy;
 
 /** An authenticated caller. */
 export interface User {
@@ -25,13 +32,14 @@ const READ_VERBS = new Set(['get', 'list', 'watch']);
 
 /**
  * Finds the user behind the `Authorization: Bearer` header; 401 when it is missing or unknown.
- * A token's user name is its role, so messages read `User "read-only" cannot ...`.
+ * A built-in role's user name is the role, so messages read `User "read-only" cannot ...`; an
+ * RBAC policy's is its ServiceAccount's.
  */
 export function authenticate(header: string | undefined, tokens: ReadonlyMap<string, Role>): User {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   const role = match ? tokens.get(match[1]) : undefined;
   if (role === undefined) throw unauthorized();
-  return { name: role, role };
+  return { name: typeof role === 'string' ? role : role.user, role };
 }
 
 /** The authorizer's verb for an HTTP method on a collection or a named object. */
@@ -61,7 +69,9 @@ function denialReason(user: User, attrs: RequestAttributes): string {
 
 /** Throws 403 (worded like RBAC) when the user may not perform the request. */
 export function authorize(user: User, attrs: RequestAttributes): void {
-  if (user.role === 'admin' || READ_VERBS.has(attrs.verb)) return;
+  if (typeof user.role !== 'string') {
+    if (grantsFor(user.role, attrs).length > 0) return;
+  } else if (user.role === 'admin' || READ_VERBS.has(attrs.verb)) return;
   throw forbidden(
     { group: attrs.group, resource: attrs.resource },
     attrs.name,

@@ -17,6 +17,7 @@ import {
   authorize,
   authorizePath,
   verbFor,
+  type RequestAttributes,
   type Role,
   type User,
 } from './apiserver-auth.ts';
@@ -106,6 +107,16 @@ export interface RequestRecord {
   /** The query string without `?` ('' when none). */
   query: string;
   status: number;
+  /** Who made it, when the token was known: the role, or the ServiceAccount's user name. */
+  user?: string;
+  /** What the authorizer decided on, for requests on resources and the services proxy. */
+  attributes?: RequestAttributes;
+}
+
+/** What the authorizer learnt about one request, for its record. */
+interface Seen {
+  user?: string;
+  attributes?: RequestAttributes;
 }
 
 /** A hook run before a write is applied. */
@@ -337,8 +348,9 @@ export class ApiServer implements SandboxObjects {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const method = req.method ?? 'GET';
     let status: number;
+    const seen: Seen = {};
     try {
-      status = await this.#serve(req, res, url);
+      status = await this.#serve(req, res, url, seen);
     } catch (error) {
       status = this.#sendError(res, error);
     }
@@ -347,6 +359,7 @@ export class ApiServer implements SandboxObjects {
       path: url.pathname,
       query: url.search.replace(/^\?/, ''),
       status,
+      ...seen,
     });
   }
 
@@ -365,29 +378,31 @@ export class ApiServer implements SandboxObjects {
     return apiError.status.code;
   }
 
-  async #serve(req: IncomingMessage, res: ServerResponse, url: URL): Promise<number> {
+  async #serve(req: IncomingMessage, res: ServerResponse, url: URL, seen: Seen): Promise<number> {
     const raw = await readBody(req);
     await this.#applyFault(req.method ?? 'GET', `${url.pathname}${url.search}`);
     const parsed = parsePath(url.pathname);
     if (parsed.kind === 'version') return this.#reply(res, { status: 200, body: SERVER_VERSION });
     const user = authenticate(req.headers.authorization, this.#tokens);
+    seen.user = user.name;
     const method = req.method ?? 'GET';
     switch (parsed.kind) {
       case 'discovery':
         authorizePath(user, verbFor(method, true), url.pathname);
         return this.#reply(res, this.#discovery(parsed, method));
       case 'proxy':
-        authorize(user, {
+        seen.attributes = {
           verb: verbFor(method, true),
           group: '',
           resource: 'services',
           subresource: 'proxy',
           namespace: parsed.namespace,
           name: parsed.serviceSpec,
-        });
+        };
+        authorize(user, seen.attributes);
         return this.#proxy(req, res, raw, parsed, url.search);
       case 'resource':
-        return this.#reply(res, await this.#resource(parsed, method, req, raw, user));
+        return this.#reply(res, await this.#resource(parsed, method, req, raw, user, seen));
       default:
         throw pathNotFound();
     }
@@ -445,19 +460,21 @@ export class ApiServer implements SandboxObjects {
     req: IncomingMessage,
     raw: Buffer,
     user: User,
+    seen: Seen,
   ): Promise<Reply> {
     const type = findResource(this.#table, path.group, path.version, path.plural);
     if (type === undefined || path.subresource !== undefined) throw pathNotFound();
     if (type.namespaced === false && path.namespace !== undefined) throw pathNotFound();
     if (type.namespaced && path.namespace === undefined && path.name !== undefined)
       throw pathNotFound();
-    authorize(user, {
+    seen.attributes = {
       verb: verbFor(method, path.name !== undefined),
       group: type.group,
       resource: type.plural,
       namespace: path.namespace,
       name: path.name ?? '',
-    });
+    };
+    authorize(user, seen.attributes);
     return handleResource(this.#context(), {
       method,
       type,

@@ -1,4 +1,4 @@
-import { ApiServer } from './apiserver.ts';
+import { ApiServer, type ApiServerOptions } from './apiserver.ts';
 import { SHOP, shopClients, shopObjects } from './fixtures.ts';
 import {
   findPrometheus,
@@ -20,6 +20,8 @@ export interface SandboxOptions {
   behaviours?: Record<string, Behaviour>;
   /** networking.istio.io versions the API server serves (default all three). */
   servedIstioVersions?: ('v1' | 'v1beta1' | 'v1alpha3')[];
+  /** Extra bearer tokens and what each may do (e.g. an RBAC policy from a manifest). */
+  tokens?: ApiServerOptions['tokens'];
 }
 
 /** A running sandbox: API server, simulated mesh, Prometheus (real or built-in). */
@@ -45,7 +47,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const binary = mode === 'off' ? undefined : findPrometheus();
   if (mode === 'required' && !binary) throw new Error(prometheusUnavailableMessage);
 
-  const api = await ApiServer.start({ servedIstioVersions: options.servedIstioVersions });
+  const api = await ApiServer.start({
+    servedIstioVersions: options.servedIstioVersions,
+    tokens: options.tokens,
+  });
   const cleanups: (() => Promise<void>)[] = [() => api.stop()];
   const stop = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);

@@ -4,6 +4,7 @@
  * Deployments behind a Service spread by ready replicas. Pure: the simulator turns the outcome
  * shares this returns into counted requests.
  */
+import { fullMatch, regexProblem } from '../istio/regex.ts';
 import type { SandboxObjects } from './types.ts';
 
 type Obj = Record<string, unknown>;
@@ -141,20 +142,9 @@ export function findVirtualService(snapshot: ClusterSnapshot, fqdn: string): Obj
   return best;
 }
 
-const regexCache = new Map<string, RegExp | null>();
-
-/** Istio regexes are RE2 and match the whole value. */
-function anchored(pattern: string): RegExp | null {
-  let re = regexCache.get(pattern);
-  if (re === undefined) {
-    try {
-      re = new RegExp(`^(?:${pattern})$`);
-    } catch {
-      re = null;
-    }
-    regexCache.set(pattern, re);
-  }
-  return re;
+/** Istio regexes are RE2 and match the whole value; one Istio would refuse matches nothing. */
+function regexMatches(pattern: string, value: string): boolean {
+  return regexProblem(pattern) === undefined && fullMatch(pattern, value);
 }
 
 /** Evaluates an Istio StringMatch; an empty one only asks that the value be present. */
@@ -172,7 +162,7 @@ export function matchString(
   const prefix = text(m.prefix);
   if (prefix !== undefined) return v.startsWith(fold(prefix));
   const regex = text(m.regex);
-  if (regex !== undefined) return anchored(regex)?.test(value) ?? false;
+  if (regex !== undefined) return regexMatches(regex, value);
   return true;
 }
 

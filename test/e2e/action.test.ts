@@ -243,18 +243,35 @@ describe(
       assert.ok(statuses.includes(500) && statuses.includes(429), `saw ${statuses.join(',')}`);
     });
 
-    test('Prometheus becoming unreachable after the weights moved rolls back', async () => {
+    test('Prometheus becoming unreachable after the weights moved rolls back, and says from which weight', async () => {
       const proxy = await forwardingProxy(sandbox.prometheusUrl);
-      const pending = runAction('main', {
-        inputs: { ...inputs, weight: '10', duration: '60s', 'prometheus-url': proxy.url },
-      });
-      await waitFor(() => primary().route?.length === 2, 20_000);
-      await proxy.close();
-      const failed = await pending;
-      assert.equal(failed.code, 1);
-      assert.equal(failed.outputs.result, 'rolled-back');
-      assert.match(failed.stdout + failed.summary, /Metrics could not be read/);
-      assertRestored(vs());
+      const github = await startGithubApi();
+      try {
+        const pending = runAction('main', {
+          inputs: {
+            ...inputs,
+            weight: '10',
+            duration: '60s',
+            'prometheus-url': proxy.url,
+            'github-token': 'ghs_exampletoken123',
+          },
+          env: { GITHUB_API_URL: github.url },
+        });
+        await waitFor(() => primary().route?.length === 2, 20_000);
+        await proxy.close();
+        const failed = await pending;
+        assert.equal(failed.code, 1);
+        assert.equal(failed.outputs.result, 'rolled-back');
+        assert.match(failed.stdout + failed.summary, /Metrics could not be read/);
+        assertRestored(vs());
+        // No check was made at 10%, yet 10% is the weight that was rolled back.
+        const body = github.requests[0]?.body as { state: string; description: string };
+        assert.equal(body.state, 'failure');
+        assert.match(body.description, /^Rolled back from 10%: Metrics could not be read/);
+        assert.match(failed.summary, /0% → 10%, restored to 0%/);
+      } finally {
+        await github.stop();
+      }
     });
 
     test('a canary that receives no traffic does not pass silently', async () => {

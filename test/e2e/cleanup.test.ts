@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import type { DestinationRule, VirtualService } from '../../src/istio/types.ts';
+import { policyFromManifest } from '../../src/sandbox/apiserver-rbac.ts';
 import {
   hostsVirtualService,
   SHOP,
@@ -34,8 +39,17 @@ describe('promote with cleanup end to end (dist/, sandbox)', () => {
   let sandbox: Sandbox;
   let inputs: Record<string, string>;
 
+  /** A kubeconfig whose identity has examples/rbac.yaml without its cluster-wide rule. */
+  let namespaceOnly: string;
+
   before(async () => {
-    sandbox = await startSandbox({ prometheus: 'off', rps: RPS });
+    const token = randomBytes(24).toString('base64url');
+    const policy = policyFromManifest(
+      manifest().filter((doc) => !String((doc as { kind?: unknown }).kind).startsWith('Cluster')),
+      { namespace: SHOP, name: 'istio-canary' },
+    );
+    sandbox = await startSandbox({ prometheus: 'off', rps: RPS, tokens: { [token]: policy } });
+    namespaceOnly = sandbox.api.kubeconfig({ token, namespace: SHOP });
     inputs = {
       kubeconfig: sandbox.kubeconfig,
       'virtual-service': 'backend',
@@ -106,6 +120,54 @@ describe('promote with cleanup end to end (dist/, sandbox)', () => {
     assert.match(run.summary, /old-clients/, 'the job summary says why the subset stayed');
   });
 
+  test('a VirtualService of another namespace still routing to v1 keeps the subset', async () => {
+    const other = structuredClone(LEGACY);
+    other.metadata.namespace = 'legacy';
+    other.spec.http![0].route![0].destination.host = 'backend.shop.svc.cluster.local';
+    sandbox.api.put(other);
+    try {
+      await stepTo10();
+      const before = rule();
+      const run = await runAction('main', {
+        inputs: { ...inputs, command: 'promote', cleanup: 'true' },
+      });
+      assertPassed(run);
+      assert.deepEqual(weights(primaryRoute(sandbox)), { v2: 100 });
+      assert.deepEqual(rule(), before, 'the DestinationRule is not written');
+      assert.match(
+        run.stdout,
+        /::warning::Kept subset "v1" in DestinationRule "shop\/backend": http route "old-clients" of VirtualService "legacy\/legacy" still sends traffic to it/,
+      );
+    } finally {
+      sandbox.api.delete('virtualservices', 'legacy', 'legacy');
+    }
+  });
+
+  test('credentials that may not list VirtualServices in all namespaces keep the subset and say why', async () => {
+    await stepTo10();
+    const before = rule();
+    const run = await runAction('main', {
+      inputs: { ...inputs, kubeconfig: namespaceOnly, command: 'promote', cleanup: 'true' },
+    });
+    assertPassed(run);
+    assert.equal(run.outputs.result, 'promoted');
+    assert.deepEqual(weights(primaryRoute(sandbox)), { v2: 100 }, 'the traffic moved all the same');
+    assert.deepEqual(rule(), before, 'nothing removed on a partial view');
+    assert.match(
+      run.stdout,
+      /::warning::Kept subset "v1" in DestinationRule "shop\/backend": the credentials may not list VirtualServices in all namespaces.*Grant "list" on virtualservices \(networking\.istio\.io\) at the cluster scope/,
+    );
+    const denied = sandbox.api.requests.filter((r) => r.status === 403);
+    assert.deepEqual(
+      denied.map(
+        (r) =>
+          `${r.attributes?.verb} ${r.attributes?.resource} ${r.attributes?.namespace ?? '(cluster)'}`,
+      ),
+      ['list virtualservices (cluster)'],
+      'the cluster-wide list is the only call refused',
+    );
+  });
+
   test('dry-run shows the planned DestinationRule change and writes nothing', async () => {
     await stepTo10();
     const vsBefore = backendVs(sandbox);
@@ -151,6 +213,12 @@ describe('promote with cleanup end to end (dist/, sandbox)', () => {
     sandbox.api.delete('virtualservices', SHOP, 'backend-hosts');
   });
 });
+
+/** The documents of examples/rbac.yaml. */
+function manifest(): unknown[] {
+  const text = readFileSync(resolve(import.meta.dirname, '../../examples/rbac.yaml'), 'utf8');
+  return parseAllDocuments(text).map((d) => d.toJS() as unknown);
+}
 
 /** The sandbox's backend DestinationRule as shopObjects() creates it. */
 function originalRule(): DestinationRule {

@@ -107,6 +107,14 @@ describe('runCli: usage errors exit 2 and touch no network', () => {
     const cases: [string[], RegExp][] = [
       [['--weight', '10', '--duration', '5 minutes'], /--duration must be a duration such as 90s/],
       [['--weight', '10', '--interval', '500ms'], /--interval must be at least 1s/],
+      [
+        ['--weight', '10', '--duration', '20s'],
+        /--interval \(30s\) must be shorter than --duration \(20s\)/,
+      ],
+      [
+        ['--weight', '10', '--duration', '30s', '--interval', '30s'],
+        /--interval \(30s\) must be shorter/,
+      ],
       [['--weight', '10', '--min-success-rate', '101'], /--min-success-rate must be a number/],
       [['--weight', '10', '--on-no-data', 'maybe'], /--on-no-data must be one of fail, pass/],
       [['--weight', '10', '--dry-run', 'yes'], /Unexpected argument "yes"/],

@@ -51,6 +51,29 @@ void describe('commitStatusFor', () => {
     );
   });
 
+  void it('names the weight rolled back from when no check was made at it (metrics failed)', () => {
+    // Checks at 10% passed, then 30% was set and Prometheus failed before any check at it.
+    const status = commitStatusFor(
+      report({
+        outcome: 'rolled-back',
+        weightBefore: 0,
+        weightAfter: 0,
+        weights: [10, 30],
+        breachWeight: 30,
+        checks: [check({ weight: 10 })],
+        reason: 'Metrics could not be read after the weights moved.',
+      }),
+    );
+    assert.equal(
+      status.description,
+      'Rolled back from 30%: Metrics could not be read after the weights moved.',
+    );
+    const first = commitStatusFor(
+      report({ outcome: 'rolled-back', weightAfter: 0, breachWeight: 10, checks: [] }),
+    );
+    assert.match(first.description, /^Rolled back from 10%/);
+  });
+
   void it('is success for promote, no-op and dry run', () => {
     assert.equal(
       commitStatusFor(report({ outcome: 'promoted' }), NO_SECRETS).description,

@@ -58,7 +58,7 @@ describe('parseCanaryMatch', () => {
       gateways: ['mesh'],
       queryParams: { beta: { exact: '1' } },
       ignoreUriCase: true,
-      withoutHeaders: { 'x-bot': { prefix: '' } },
+      withoutHeaders: { 'x-bot': {} },
       sourceNamespace: 'qa',
       statPrefix: 'testers',
     };

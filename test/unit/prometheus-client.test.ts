@@ -334,7 +334,7 @@ function fakeCluster(replies: (ProxyResponse | Error)[]) {
     istioVersion: unused,
     getVirtualService: unused,
     replaceVirtualService: unused,
-    listVirtualServices: unused,
+    listAllVirtualServices: unused,
     getDestinationRule: unused,
     replaceDestinationRule: unused,
     listDestinationRules: unused,

@@ -83,7 +83,7 @@ void describe('findTargetRoute', () => {
     assert.throws(
       () => findTargetRoute(ambiguousVs(), { stableSubset: 'v1' }),
       userError(
-        /^2 http routes of VirtualService "shop\/catalog" send traffic to subset "v1" or to a host without a subset: "api" \(catalog\/v1\), http\[1\] \(catalog\/v1\)\. Set input "route" to the name of the one to shift \(give the route a "name"/,
+        /^2 http routes of VirtualService "shop\/catalog" send traffic to subset "v1" or to a host without a subset: "api" \(catalog\/v1\), http\[1\] \(catalog\/v1\)\. Set input "route" to the name of the one to shift, or to its position for an unnamed one \(e\.g\. "http\[1\]"\)$/,
       ),
     );
   });
@@ -98,12 +98,12 @@ void describe('findTargetRoute', () => {
     assert.throws(
       () => findTargetRoute(reviewsVs(), { route: 'default', stableSubset: 'v1' }),
       userError(
-        /^Input "route": VirtualService "shop\/reviews" has no http route named "default"; its named routes are "tester", "legacy", "primary"$/,
+        /^Input "route": VirtualService "shop\/reviews" has no http route named "default"; its named routes are "tester", "legacy", "primary" \(an unnamed route is picked by its position, e\.g\. "http\[0\]"\)$/,
       ),
     );
     assert.throws(
       () => findTargetRoute(subsetVs(), { route: 'default', stableSubset: 'v1' }),
-      userError(/it has no named routes$/),
+      userError(/it has no named routes \(an unnamed route is picked by its position/),
     );
   });
 
@@ -302,25 +302,73 @@ void describe('setCanaryWeight', () => {
     );
   });
 
-  void it('accepts an original that already split stable and canary by hand', () => {
+  void it('keeps the canary destination of a route split by hand with its own fields', () => {
+    // A team that answers `x-version` per version and serves v1 on another port than v2.
     const original = deepFreeze({
       name: 'main',
       route: [
-        { destination: { host: 'catalog', subset: 'v1' }, weight: 95 },
-        { destination: { host: 'catalog', subset: 'v2', port: { number: 1 } }, weight: 5 },
+        {
+          destination: { host: 'catalog', subset: 'v1', port: { number: 81 } },
+          headers: { response: { set: { 'x-version': 'v1' } } },
+          weight: 95,
+        },
+        {
+          destination: { host: 'catalog', subset: 'v2' },
+          headers: { response: { set: { 'x-version': 'v2' } } },
+          weight: 5,
+        },
       ],
     });
-    const next = setCanaryWeight(original, original, {
-      host: 'catalog',
-      stableSubset: 'v1',
-      canarySubset: 'v2',
-      weight: 20,
-    });
-    // The canary is a copy of the stable destination: one set of destination fields for both.
+    const opts = { host: 'catalog', stableSubset: 'v1', canarySubset: 'v2' };
+    const next = setCanaryWeight(original, original, { ...opts, weight: 20 });
     assert.deepEqual(next.route, [
-      { destination: { host: 'catalog', subset: 'v1' }, weight: 80 },
-      { destination: { host: 'catalog', subset: 'v2' }, weight: 20 },
+      {
+        destination: { host: 'catalog', subset: 'v1', port: { number: 81 } },
+        headers: { response: { set: { 'x-version': 'v1' } } },
+        weight: 80,
+      },
+      {
+        destination: { host: 'catalog', subset: 'v2' },
+        headers: { response: { set: { 'x-version': 'v2' } } },
+        weight: 20,
+      },
     ]);
+    // Through 0% (the canary is dropped) and back, it comes back as the user wrote it.
+    const atZero = setCanaryWeight(original, original, { ...opts, weight: 0 });
+    assert.deepEqual(atZero.route, [
+      {
+        destination: { host: 'catalog', subset: 'v1', port: { number: 81 } },
+        headers: { response: { set: { 'x-version': 'v1' } } },
+      },
+    ]);
+    assert.deepEqual(setCanaryWeight(original, atZero, { ...opts, weight: 20 }), next);
+    assert.deepEqual(promoteRoute(original, opts).route, [
+      {
+        destination: { host: 'catalog', subset: 'v2' },
+        headers: { response: { set: { 'x-version': 'v2' } } },
+      },
+    ]);
+  });
+
+  void it('refuses a route with two destinations to the canary subset', () => {
+    const original = deepFreeze({
+      name: 'main',
+      route: [
+        { destination: { host: 'catalog', subset: 'v1' }, weight: 90 },
+        { destination: { host: 'catalog', subset: 'v2', port: { number: 80 } }, weight: 5 },
+        { destination: { host: 'catalog', subset: 'v2', port: { number: 81 } }, weight: 5 },
+      ],
+    });
+    assert.throws(
+      () =>
+        setCanaryWeight(original, original, {
+          host: 'catalog',
+          stableSubset: 'v1',
+          canarySubset: 'v2',
+          weight: 20,
+        }),
+      userError(/sends to subset "v2" through 2 destinations .*keep one destination per subset/),
+    );
   });
 
   void it('refuses a route that would lose traffic to another host or subset', () => {
