@@ -63,6 +63,7 @@ void describe('commitStatusFor', () => {
         checks: [check({ weight: 10 })],
         reason: 'Metrics could not be read after the weights moved.',
       }),
+      NO_SECRETS,
     );
     assert.equal(
       status.description,
@@ -70,6 +71,7 @@ void describe('commitStatusFor', () => {
     );
     const first = commitStatusFor(
       report({ outcome: 'rolled-back', weightAfter: 0, breachWeight: 10, checks: [] }),
+      NO_SECRETS,
     );
     assert.match(first.description, /^Rolled back from 10%/);
   });
