@@ -12,14 +12,9 @@ import { andMatches } from './match.ts';
 import { clearMirror } from './mirror.ts';
 import { isDns1123Label, isDns1123Subdomain, objectLabel } from './names.ts';
 import { findTargetRoute, routeLabel, setCanaryWeight } from './route.ts';
-import {
-  readCallerRoutes,
-  readRestorePoint,
-  readState,
-  userRouteIndex,
-  withoutRoutes,
-  writeCallerRoutes,
-} from './state.ts';
+import { userRouteIndex } from './state/locate.ts';
+import { readCallerRoutes, readRestorePoint, readState } from './state/read.ts';
+import { withoutRoutes, writeCallerRoutes } from './state/write.ts';
 import type { HTTPRoute, VirtualService } from './types.ts';
 
 /** The suffix of a caller route's name: `primary-canary-callers`, `http-0-canary-callers`. */

@@ -14,17 +14,10 @@ import { findTargetRoute, routeLabel, withRoute } from './route.ts';
 import type { TargetRoute } from './route.ts';
 import { canaryDestination, promoteSplit, splitRoute } from './split.ts';
 import type { CanarySides } from './split.ts';
-import {
-  clearState,
-  locateRoute,
-  readState,
-  savedRoute,
-  stageState,
-  withShaping,
-  withoutRoutes,
-  writeState,
-} from './state.ts';
-import type { DependentRef, RolloutState } from './state.ts';
+import type { DependentRef, RolloutState } from './state/format.ts';
+import { locateRoute } from './state/locate.ts';
+import { readState, savedRoute } from './state/read.ts';
+import { clearState, stageState, withShaping, withoutRoutes, writeState } from './state/write.ts';
 import { testerRoute, testerRouteName } from './testers.ts';
 import type { HTTPMatchRequest, HTTPRoute, VirtualService } from './types.ts';
 

@@ -7,12 +7,9 @@ import type { Settings } from '../config/settings.ts';
 import { NotFoundError } from '../errors.ts';
 import { ownerKey, pinCallers, unpinCallers, type DependentSpec } from '../istio/dependents.ts';
 import { applyStage, type StageEdit, type StageTarget } from '../istio/shaped-stage.ts';
-import {
-  ANNOTATIONS,
-  readRestorePoint,
-  restoreOriginal,
-  type DependentRef,
-} from '../istio/state.ts';
+import { ANNOTATIONS, type DependentRef } from '../istio/state/format.ts';
+import { readRestorePoint } from '../istio/state/read.ts';
+import { restoreOriginal } from '../istio/state/write.ts';
 import type { VirtualService } from '../istio/types.ts';
 import type { RolloutDeps } from './deps.ts';
 import { hostWithSubsets, type SidePair, type Target } from './target.ts';

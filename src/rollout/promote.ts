@@ -5,7 +5,8 @@ import { promoteStage } from '../istio/shaped-stage.ts';
 import { promoteSplit, type CanarySides } from '../istio/split.ts';
 import { findHostTargetRoute } from '../istio/host-canary.ts';
 import { findTargetRoute, withRoute } from '../istio/route.ts';
-import { readState, type DependentRef } from '../istio/state.ts';
+import type { DependentRef } from '../istio/state/format.ts';
+import { readState } from '../istio/state/read.ts';
 import type { DestinationRule, VirtualService } from '../istio/types.ts';
 import type { StageReport } from '../report/report.ts';
 import {

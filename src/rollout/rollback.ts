@@ -1,5 +1,6 @@
 import type { Settings } from '../config/settings.ts';
-import { readRestorePoint, restoreOriginal, savedRoute } from '../istio/state.ts';
+import { readRestorePoint, savedRoute } from '../istio/state/read.ts';
+import { restoreOriginal } from '../istio/state/write.ts';
 import type { StageReport } from '../report/report.ts';
 import type { RolloutDeps } from './deps.ts';
 import { restoreRoutes } from './group.ts';

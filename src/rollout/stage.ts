@@ -1,7 +1,7 @@
 import type { Settings } from '../config/settings.ts';
 import { NotFoundError, UserError } from '../errors.ts';
 import { canaryPercentOf } from '../istio/split.ts';
-import type { RolloutState } from '../istio/state.ts';
+import type { RolloutState } from '../istio/state/format.ts';
 import type { HTTPRoute, VirtualService } from '../istio/types.ts';
 import type { Cluster } from '../kube/cluster.ts';
 import type { StageReport } from '../report/report.ts';

@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.ts';
-import { readState } from '../istio/state.ts';
+import { readState } from '../istio/state/read.ts';
 import type { StageReport } from '../report/report.ts';
 import type { RolloutDeps } from './deps.ts';
 import {

@@ -7,7 +7,7 @@ import type { Settings } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
 import { ownerKey, pinCallers } from '../istio/dependents.ts';
 import { applyStage } from '../istio/shaped-stage.ts';
-import type { RolloutState } from '../istio/state.ts';
+import type { RolloutState } from '../istio/state/format.ts';
 import type { RolloutDeps } from './deps.ts';
 import { resolveDependents, stageEdit, type StagePlan } from './group.ts';
 import {

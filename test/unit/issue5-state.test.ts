@@ -14,17 +14,17 @@ import {
 import {
   ANNOTATIONS,
   CALLER_ROUTES_ANNOTATION,
+  type RolloutState,
+} from '../../src/istio/state/format.ts';
+import { userRouteIndex } from '../../src/istio/state/locate.ts';
+import { hasState, readRestorePoint, readState } from '../../src/istio/state/read.ts';
+import {
   clearState,
-  hasState,
-  readRestorePoint,
-  readState,
   stageState,
-  userRouteIndex,
   withShaping,
   writeCallerRoutes,
   writeState,
-} from '../../src/istio/state.ts';
-import type { RolloutState } from '../../src/istio/state.ts';
+} from '../../src/istio/state/write.ts';
 import type { HTTPRoute, VirtualService } from '../../src/istio/types.ts';
 import { deepFreeze, reviewsVs, subsetVs } from '../fixtures/virtualservices.ts';
 

@@ -2,20 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UserError } from '../../src/errors.ts';
 import { findTargetRoute, setCanaryWeight, withRoute } from '../../src/istio/route.ts';
+import { ANNOTATIONS, STATE_PREFIX, type RolloutState } from '../../src/istio/state/format.ts';
+import { locateRoute } from '../../src/istio/state/locate.ts';
+import { hasState, readRestorePoint, readState, savedRoute } from '../../src/istio/state/read.ts';
 import {
-  ANNOTATIONS,
-  STATE_PREFIX,
   clearState,
-  hasState,
-  locateRoute,
-  readRestorePoint,
-  readState,
   restoreOriginal,
-  savedRoute,
   stageState,
   writeState,
-  type RolloutState,
-} from '../../src/istio/state.ts';
+} from '../../src/istio/state/write.ts';
 import type { HTTPRoute, VirtualService } from '../../src/istio/types.ts';
 import { deepFreeze, reviewsVs, subsetVs } from '../fixtures/virtualservices.ts';
 

@@ -1,0 +1,224 @@
+/**
+ * Reading the rollout state from a VirtualService's annotations. Everything read here comes from
+ * the cluster: it is parsed strictly (a damaged field is a UserError naming the annotation), and
+ * before anything is written from it, verify.ts checks that it explains the object it sits on.
+ */
+import { UserError } from '../../errors.ts';
+import type { MirrorFields } from '../mirror.ts';
+import { isDns1123Label, objectLabel } from '../names.ts';
+import type { HTTPRoute, VirtualService } from '../types.ts';
+import {
+  ANNOTATIONS,
+  CALLER_ROUTES_ANNOTATION,
+  RESTORE_FIELDS,
+  STATE_PREFIX,
+  isOwnStateKey,
+  type DependentRef,
+  type RestorePoint,
+  type RolloutState,
+  type StateField,
+} from './format.ts';
+
+/** True when the VirtualService carries any annotation of a rollout of its own. */
+export function hasState(vs: VirtualService): boolean {
+  return Object.keys(vs.metadata.annotations ?? {}).some(isOwnStateKey);
+}
+
+/**
+ * The rollout state, or undefined when none of its annotations is present. Present but
+ * malformed (missing fields, bad numbers, a saved route that is not JSON) is a UserError.
+ */
+export function readState(vs: VirtualService): RolloutState | undefined {
+  if (!hasState(vs)) return undefined;
+  const read = reader(vs);
+  const canaryHost = read.optional('canaryHost');
+  // A host canary has no subsets; a subset canary must name both.
+  const subset = (field: 'stableSubset' | 'canarySubset'): string =>
+    canaryHost !== undefined && read.optional(field) === undefined ? '' : read.subset(field);
+  const point = readPoint(read);
+  const state: RolloutState = {
+    ...point,
+    stableSubset: subset('stableSubset'),
+    canarySubset: subset('canarySubset'),
+    weight: read.integer('weight', 100),
+    owner: read.text('owner'),
+    startedAt: read.time('startedAt'),
+    updatedAt: read.time('updatedAt'),
+  };
+  const mirror = read.json('mirror', isMirrorFields, 'the JSON of {mirror, mirrorPercentage}');
+  if (mirror !== undefined) state.mirror = mirror;
+  return state;
+}
+
+/**
+ * Only what a rollback needs, so that a rollback still works when another field (a weight, a
+ * timestamp) was damaged by hand. Undefined when no rollout annotation is present.
+ */
+export function readRestorePoint(vs: VirtualService): RestorePoint | undefined {
+  return hasState(vs) ? readPoint(reader(vs)) : undefined;
+}
+
+function readPoint(read: Reader): RestorePoint {
+  const point: RestorePoint = {
+    originalRoute: read.route(),
+    routeIndex: read.integer('routeIndex', Number.MAX_SAFE_INTEGER),
+    host: read.text('host'),
+  };
+  const name = read.optional('routeName');
+  if (name !== undefined) point.routeName = name;
+  const added = read.json('addedRoutes', isNameList, 'a JSON list of route names');
+  if (added !== undefined) point.addedRoutes = added;
+  const dependents = read.json('dependents', isRefList, 'a JSON list of {namespace, name}');
+  if (dependents !== undefined) point.dependents = dependents;
+  const canaryHost = read.optional('canaryHost');
+  if (canaryHost !== undefined) point.canaryHost = canaryHost;
+  return point;
+}
+
+function isNameList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '');
+}
+
+function isRefList(value: unknown): value is DependentRef[] {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (v: unknown) =>
+        isPlainObject(v) &&
+        typeof v.namespace === 'string' &&
+        v.namespace !== '' &&
+        typeof v.name === 'string' &&
+        v.name !== '',
+    )
+  );
+}
+
+function isMirrorFields(value: unknown): value is MirrorFields {
+  return (
+    isPlainObject(value) &&
+    isPlainObject(value.mirror) &&
+    typeof value.mirror.host === 'string' &&
+    isPlainObject(value.mirrorPercentage) &&
+    typeof value.mirrorPercentage.value === 'number'
+  );
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The saved original route, parsed. */
+export function savedRoute(point: RestorePoint): HTTPRoute {
+  return JSON.parse(point.originalRoute) as HTTPRoute;
+}
+
+interface Reader {
+  text(field: StateField): string;
+  optional(field: StateField): string | undefined;
+  subset(field: StateField): string;
+  integer(field: StateField, max: number): number;
+  time(field: StateField): string;
+  route(): string;
+  /** The parsed JSON of an optional annotation, checked by `valid`; undefined when absent. */
+  json<T>(
+    field: StateField,
+    valid: (value: unknown) => value is T,
+    expected: string,
+  ): T | undefined;
+}
+
+function reader(vs: VirtualService): Reader {
+  const annotations = vs.metadata.annotations ?? {};
+  const malformed = (field: StateField, expected: string): UserError => {
+    const key = ANNOTATIONS[field];
+    const value = annotations[key];
+    const got = value === undefined ? 'it is missing' : `got ${JSON.stringify(value)}`;
+    const remedy = RESTORE_FIELDS.includes(field)
+      ? `"rollback" needs this annotation, so put the original route back by hand, then remove ` +
+        `the annotations prefixed ${STATE_PREFIX}`
+      : `Run the "rollback" command to restore the original route, or remove the annotations ` +
+        `prefixed ${STATE_PREFIX} to forget the rollout`;
+    return new UserError(
+      `${objectLabel('VirtualService', vs.metadata)} has a malformed rollout state: annotation ` +
+        `"${key}" must be ${expected}, ${got}. ${remedy}`,
+    );
+  };
+  const text = (field: StateField): string => {
+    const value = annotations[ANNOTATIONS[field]];
+    if (!value) throw malformed(field, 'a non-empty string');
+    return value;
+  };
+  return {
+    text,
+    optional: (field) => {
+      const value = annotations[ANNOTATIONS[field]];
+      if (value === '') throw malformed(field, 'a non-empty string when present');
+      return value;
+    },
+    subset: (field) => {
+      const value = annotations[ANNOTATIONS[field]];
+      if (value === undefined || !isDns1123Label(value)) throw malformed(field, 'a subset name');
+      return value;
+    },
+    integer: (field, max) => {
+      const value = annotations[ANNOTATIONS[field]];
+      const number = value !== undefined && /^\d{1,16}$/.test(value) ? Number(value) : NaN;
+      if (!(number <= max)) throw malformed(field, `an integer from 0 to ${max}`);
+      return number;
+    },
+    time: (field) => {
+      const value = text(field);
+      if (Number.isNaN(Date.parse(value))) throw malformed(field, 'an ISO 8601 time');
+      return value;
+    },
+    route: () => {
+      const value = text('originalRoute');
+      if (!isJsonObject(value)) throw malformed('originalRoute', 'the JSON of an http route');
+      return value;
+    },
+    json: (field, valid, expected) => {
+      const value = annotations[ANNOTATIONS[field]];
+      if (value === undefined) return undefined;
+      const parsed = parseJson(value);
+      if (!valid(parsed)) throw malformed(field, expected);
+      return parsed;
+    },
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The caller routes other rollouts inserted into `vs`, by the rolled-out VirtualService
+ * (`namespace/name`); empty when none. A damaged annotation is a UserError: only a person can
+ * tell which routes to remove.
+ */
+export function readCallerRoutes(vs: VirtualService): Record<string, string[]> {
+  const text = vs.metadata.annotations?.[CALLER_ROUTES_ANNOTATION];
+  if (text === undefined) return {};
+  const parsed = parseJson(text);
+  const valid = isPlainObject(parsed) && Object.values(parsed).every((names) => isNameList(names));
+  if (!valid) {
+    throw new UserError(
+      `${objectLabel('VirtualService', vs.metadata)} has a malformed annotation ` +
+        `"${CALLER_ROUTES_ANNOTATION}": it must be the JSON of {"<namespace>/<name>": [route names]}, ` +
+        `got ${JSON.stringify(text)}. Remove the caller routes it named by hand, then the annotation`,
+    );
+  }
+  return parsed as Record<string, string[]>;
+}
