@@ -112,6 +112,7 @@ export function applyStage(vs: VirtualService, edit: StageEdit): StageResult {
   }
   const state = withShaping(state0, {
     addedRoutes: added,
+    testers: edit.testers && { match: edit.testers.match, weight: edit.testers.weight },
     mirror,
     dependents: edit.dependents ?? existing?.dependents,
   });

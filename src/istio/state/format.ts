@@ -1,12 +1,17 @@
 /**
  * The format of the rollout state: the annotations under one prefix that a rollout keeps on the
  * VirtualService itself, so that any later job on any runner can continue, report or roll it
- * back, and the shapes they are read into. Reading, writing and checking the state live next to
- * this file (read.ts, write.ts, verify.ts).
+ * back, and the shapes they are read into. Reading, locating, writing and checking the state live
+ * next to this file (read.ts, locate.ts, write.ts, verify.ts).
+ *
+ * The keys of ANNOTATIONS are this version's state. Other keys under the prefix are foreign
+ * (another tool's, a person's, a newer version's): never read, written or removed, only reported.
+ * A newer version whose state this one could not act on safely says so with `state-version`.
  */
 import type { MirrorFields } from '../mirror.ts';
+import type { HTTPMatchRequest } from '../types.ts';
 
-/** Every annotation of the rollout starts with this; removing them all removes the state. */
+/** Every annotation of the rollout starts with this; removing those of ANNOTATIONS removes the state. */
 export const STATE_PREFIX = 'istio-canary.dev/';
 
 /** The annotation keys, one per field of the state. */
@@ -25,7 +30,17 @@ export const ANNOTATIONS = {
   dependents: `${STATE_PREFIX}dependents`,
   mirror: `${STATE_PREFIX}mirror`,
   canaryHost: `${STATE_PREFIX}canary-host`,
+  testers: `${STATE_PREFIX}testers`,
+  stateVersion: `${STATE_PREFIX}state-version`,
 } as const;
+
+/**
+ * The version of the state this code reads and writes. A state without the annotation is of
+ * version 1. A later version that older code cannot act on safely (a new kind of edit it would
+ * not undo) writes a higher number, and code that reads a higher number than its own refuses to
+ * write anything from that state.
+ */
+export const STATE_VERSION = 1;
 
 /** A field of the state, by the name its annotation key is listed under. */
 export type StateField = keyof typeof ANNOTATIONS;
@@ -42,6 +57,14 @@ export const CALLER_ROUTES_ANNOTATION = `${STATE_PREFIX}caller-routes`;
 export interface DependentRef {
   namespace: string;
   name: string;
+}
+
+/** The tester route a stage inserted (`canary-match`, `canary-match-weight`), as recorded. */
+export interface TesterRecord {
+  /** The tester conditions, before they were combined with the targeted route's match. */
+  match: HTTPMatchRequest[];
+  /** Canary percent of the tester requests, 1-100. */
+  weight: number;
 }
 
 /** The part of the state a rollback needs: the saved route and where it goes back. */
@@ -73,6 +96,8 @@ export interface RolloutState extends RestorePoint {
   canarySubset: string;
   /** The mirror the current stage set on the targeted route; absent when it mirrors nothing. */
   mirror?: MirrorFields;
+  /** The tester route the current stage inserted (named in `addedRoutes`); absent when none. */
+  testers?: TesterRecord;
   /** Canary percent of the current stage. */
   weight: number;
   /** Id of the run that wrote the current stage (e.g. a GitHub run id and attempt). */
@@ -94,9 +119,26 @@ export const RESTORE_FIELDS: readonly StateField[] = [
   'host',
   'addedRoutes',
   'dependents',
+  'stateVersion',
 ];
 
-/** An annotation of this VirtualService's own rollout (not another rollout's caller routes). */
+const OWN_KEYS: ReadonlySet<string> = new Set(Object.values(ANNOTATIONS));
+
+/**
+ * An annotation of this VirtualService's own rollout, as this version knows them (not another
+ * rollout's caller routes, not a key under the prefix that this version does not know).
+ */
 export function isOwnStateKey(key: string): boolean {
-  return key.startsWith(STATE_PREFIX) && key !== CALLER_ROUTES_ANNOTATION;
+  return OWN_KEYS.has(key);
+}
+
+/**
+ * Keys under the prefix that this version does not know: written by another tool, by hand, or
+ * by a newer version of this one. They are never read, written or removed, and they do not make
+ * a rollout state; commands report them so that a person can tell what they are.
+ */
+export function foreignKeys(annotations: Annotations | undefined): string[] {
+  return Object.keys(annotations ?? {}).filter(
+    (key) => key.startsWith(STATE_PREFIX) && !OWN_KEYS.has(key) && key !== CALLER_ROUTES_ANNOTATION,
+  );
 }

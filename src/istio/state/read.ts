@@ -12,14 +12,19 @@ import {
   CALLER_ROUTES_ANNOTATION,
   RESTORE_FIELDS,
   STATE_PREFIX,
+  STATE_VERSION,
   isOwnStateKey,
   type DependentRef,
   type RestorePoint,
   type RolloutState,
   type StateField,
+  type TesterRecord,
 } from './format.ts';
 
-/** True when the VirtualService carries any annotation of a rollout of its own. */
+/**
+ * True when the VirtualService carries any annotation of a rollout of its own. Keys under the
+ * prefix that this version does not know do not count (see foreignKeys).
+ */
 export function hasState(vs: VirtualService): boolean {
   return Object.keys(vs.metadata.annotations ?? {}).some(isOwnStateKey);
 }
@@ -45,10 +50,15 @@ export function readState(vs: VirtualService): RolloutState | undefined {
     startedAt: read.time('startedAt'),
     updatedAt: read.time('updatedAt'),
   };
-  const mirror = read.json('mirror', isMirrorFields, 'the JSON of {mirror, mirrorPercentage}');
+  const mirror = read.json('mirror', isMirrorFields, MIRROR_FORM);
   if (mirror !== undefined) state.mirror = mirror;
+  const testers = read.json('testers', isTesterRecord, TESTERS_FORM);
+  if (testers !== undefined) state.testers = testers;
   return state;
 }
+
+const MIRROR_FORM = 'the JSON of {mirror, mirrorPercentage}';
+const TESTERS_FORM = 'the JSON of {match: [match entries], weight: 1-100}';
 
 /**
  * Only what a rollback needs, so that a rollback still works when another field (a weight, a
@@ -59,6 +69,8 @@ export function readRestorePoint(vs: VirtualService): RestorePoint | undefined {
 }
 
 function readPoint(read: Reader): RestorePoint {
+  // First: a newer version's state may mean something else by every other field.
+  read.version();
   const point: RestorePoint = {
     originalRoute: read.route(),
     routeIndex: read.integer('routeIndex', Number.MAX_SAFE_INTEGER),
@@ -103,6 +115,18 @@ function isMirrorFields(value: unknown): value is MirrorFields {
   );
 }
 
+function isTesterRecord(value: unknown): value is TesterRecord {
+  return (
+    isPlainObject(value) &&
+    Array.isArray(value.match) &&
+    value.match.length > 0 &&
+    value.match.every(isPlainObject) &&
+    Number.isInteger(value.weight) &&
+    (value.weight as number) >= 1 &&
+    (value.weight as number) <= 100
+  );
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -119,6 +143,8 @@ interface Reader {
   integer(field: StateField, max: number): number;
   time(field: StateField): string;
   route(): string;
+  /** The state's version; a UserError when it is not one this code reads. */
+  version(): number;
   /** The parsed JSON of an optional annotation, checked by `valid`; undefined when absent. */
   json<T>(
     field: StateField,
@@ -175,6 +201,21 @@ function reader(vs: VirtualService): Reader {
       const value = text('originalRoute');
       if (!isJsonObject(value)) throw malformed('originalRoute', 'the JSON of an http route');
       return value;
+    },
+    version: () => {
+      const value = annotations[ANNOTATIONS.stateVersion];
+      if (value === undefined) return 1;
+      const version = /^\d{1,6}$/.test(value) ? Number(value) : NaN;
+      if (!(version >= 1)) throw malformed('stateVersion', 'a whole number from 1');
+      if (version > STATE_VERSION) {
+        throw new UserError(
+          `${objectLabel('VirtualService', vs.metadata)} carries a rollout state of version ` +
+            `${version} (annotation "${ANNOTATIONS.stateVersion}"), written by a newer ` +
+            `istio-canary; this one reads version ${STATE_VERSION} and writes nothing from it. ` +
+            `Run the newer version to continue, promote or roll back this rollout`,
+        );
+      }
+      return version;
     },
     json: (field, valid, expected) => {
       const value = annotations[ANNOTATIONS[field]];

@@ -11,12 +11,14 @@ import type { HTTPRoute, VirtualService } from '../types.ts';
 import {
   ANNOTATIONS,
   CALLER_ROUTES_ANNOTATION,
+  STATE_VERSION,
   isOwnStateKey,
   type Annotations,
   type DependentRef,
   type RestorePoint,
   type RolloutState,
   type StateField,
+  type TesterRecord,
 } from './format.ts';
 import { locateRoute, userRouteIndex } from './locate.ts';
 import { readCallerRoutes, savedRoute } from './read.ts';
@@ -128,6 +130,7 @@ const OPTIONAL_FIELDS: readonly StateField[] = [
   'stableSubset',
   'canarySubset',
   'mirror',
+  'testers',
 ];
 
 function toAnnotations(state: RolloutState): Annotations {
@@ -145,20 +148,23 @@ function toAnnotations(state: RolloutState): Annotations {
   if (state.stableSubset !== '') annotations[ANNOTATIONS.stableSubset] = state.stableSubset;
   if (state.canarySubset !== '') annotations[ANNOTATIONS.canarySubset] = state.canarySubset;
   if (state.mirror !== undefined) annotations[ANNOTATIONS.mirror] = JSON.stringify(state.mirror);
+  if (state.testers !== undefined) annotations[ANNOTATIONS.testers] = JSON.stringify(state.testers);
   annotations[ANNOTATIONS.weight] = String(state.weight);
   annotations[ANNOTATIONS.owner] = state.owner;
   annotations[ANNOTATIONS.startedAt] = state.startedAt;
   annotations[ANNOTATIONS.updatedAt] = state.updatedAt;
+  annotations[ANNOTATIONS.stateVersion] = String(STATE_VERSION);
   return annotations;
 }
 
 /**
- * What a stage adds besides the weights: routes it inserted here, the VirtualServices carrying
- * its caller routes, the mirror it set. Each field given replaces the state's; undefined or
- * empty removes it.
+ * What a stage adds besides the weights: routes it inserted here (and, for its tester route,
+ * what it was built from), the VirtualServices carrying its caller routes, the mirror it set.
+ * Each field given replaces the state's; undefined or empty removes it.
  */
 export interface Shaping {
   addedRoutes?: string[];
+  testers?: TesterRecord;
   dependents?: DependentRef[];
   mirror?: MirrorFields;
 }
@@ -169,8 +175,10 @@ export function withShaping(state: RolloutState, shaping: Shaping): RolloutState
   delete next.addedRoutes;
   delete next.dependents;
   delete next.mirror;
+  delete next.testers;
   if (shaping.addedRoutes && shaping.addedRoutes.length > 0)
     next.addedRoutes = [...shaping.addedRoutes];
+  if (shaping.testers) next.testers = structuredClone(shaping.testers);
   if (shaping.dependents && shaping.dependents.length > 0)
     next.dependents = shaping.dependents.map((d) => ({ ...d }));
   if (shaping.mirror) next.mirror = structuredClone(shaping.mirror);
@@ -178,9 +186,10 @@ export function withShaping(state: RolloutState, shaping: Shaping): RolloutState
 }
 
 /**
- * A copy of `vs` without any annotation of its own rollout (every one under the prefix but the
- * caller routes of other rollouts). When none of the user's annotations is left,
- * `metadata.annotations` goes too, so the object equals the one before the rollout.
+ * A copy of `vs` without any annotation of its own rollout (the keys of ANNOTATIONS). The caller
+ * routes of other rollouts stay, and so do keys under the prefix that this version does not
+ * know: they are not ours to remove (see foreignKeys). When none of the user's annotations is
+ * left, `metadata.annotations` goes too, so the object equals the one before the rollout.
  */
 export function clearState(vs: VirtualService): VirtualService {
   const next = structuredClone(vs);
@@ -229,8 +238,9 @@ export function withoutRoutes(vs: VirtualService, names: readonly string[]): Vir
 /**
  * A copy of `vs` with the saved route back in place, byte for byte (its JSON equals the saved
  * text), the routes the rollout inserted (`addedRoutes`) removed, and every rollout annotation
- * removed. A user's edit to the route during the rollout is undone too: restoring the original
- * is the contract. Caller routes of dependents live on other VirtualServices: see unpinCallers.
+ * removed. Caller routes of dependents live on other VirtualServices: see unpinCallers. This is
+ * the edit alone: it trusts `point`, so callers first check that the state explains `vs`
+ * (verify.ts), which a user's edit to the route since the stage also fails.
  */
 export function restoreOriginal(vs: VirtualService, point: RestorePoint): VirtualService {
   const { index } = locateRoute(vs, point);
