@@ -10,6 +10,7 @@ import { applyStage } from '../istio/shaped-stage.ts';
 import type { RolloutState } from '../istio/state/format.ts';
 import type { RolloutDeps } from './deps.ts';
 import { resolveDependents, stageEdit, type StagePlan } from './group.ts';
+import { reportForeignKeys } from './stage.ts';
 import {
   resolveSides,
   resolveTarget,
@@ -29,6 +30,7 @@ export async function preflightStage(
     const target = await resolveTarget(settings, deps.cluster, name);
     if (target.state) assertSameRollout(target.state, settings, name);
     logTarget(deps, target);
+    reportForeignKeys(deps.logger, target.vs);
     targets.push(target);
   }
   const primary = targets[0];
@@ -47,6 +49,7 @@ export async function preflightStage(
     pair,
     canaryPodLabels: workloads.canary.podLabels,
     dependents,
+    ledger: new Map(),
   };
   previewStage(settings, deps, plan);
   return { plan, workloads };

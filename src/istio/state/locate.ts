@@ -15,40 +15,55 @@ import { readCallerRoutes, savedRoute } from './read.ts';
  * Finds the route under rollout in the current object: by name when it has one (the user may
  * have added routes before it since), else at the saved index. An unnamed route is only taken
  * when it still has the original's `match` and sends only to the host, so that a route someone
- * inserted in front of it is never mistaken for it.
+ * inserted in front of it is never mistaken for it. A route not found is a UserError.
  */
 export function locateRoute(
   vs: VirtualService,
   point: RestorePoint,
 ): { index: number; route: HTTPRoute } {
+  const found = findRoute(vs, point);
+  if ('problem' in found) {
+    throw new UserError(
+      `${found.problem}. The saved original is in annotation "${ANNOTATIONS.originalRoute}": ` +
+        `put it back by hand and remove the annotations prefixed ${STATE_PREFIX}`,
+    );
+  }
+  return found;
+}
+
+/** locateRoute, with a route not found as a sentence saying why instead of an error. */
+export function findRoute(
+  vs: VirtualService,
+  point: RestorePoint,
+): { index: number; route: HTTPRoute } | { problem: string } {
   const http = vs.spec.http ?? [];
   const where = objectLabel('VirtualService', vs.metadata);
-  const hint = `The saved original is in annotation "${ANNOTATIONS.originalRoute}": put it back by hand and remove the annotations prefixed ${STATE_PREFIX}`;
   const tool = toolRouteIndexes(vs, point.addedRoutes ?? []);
   if (point.routeName !== undefined) {
     const index = http.findIndex((route, i) => route.name === point.routeName && !tool.has(i));
     if (index < 0) {
-      throw new UserError(
-        `The http route ${JSON.stringify(point.routeName)} under rollout is no longer in ${where}. ${hint}`,
-      );
+      return {
+        problem: `The http route ${JSON.stringify(point.routeName)} under rollout is no longer in ${where}`,
+      };
     }
     return { index, route: http[index] };
   }
   // The saved index counts the user's routes only; map it back past the inserted ones.
   const user = http.flatMap((_, i) => (tool.has(i) ? [] : [i]));
   if (point.routeIndex >= user.length) {
-    throw new UserError(
-      `The route under rollout was http[${point.routeIndex}] of ${where}, which now has ${user.length} http routes. ${hint}`,
-    );
+    return {
+      problem: `The route under rollout was http[${point.routeIndex}] of ${where}, which now has ${user.length} http routes`,
+    };
   }
   const index = user[point.routeIndex];
   const route = http[index];
   const hosts = [point.host, ...(point.canaryHost === undefined ? [] : [point.canaryHost])];
   if (!looksLikeTarget(route, savedRoute(point), hosts)) {
-    throw new UserError(
-      `Route ${routeLabel(route, index)} of ${where} is no longer the route under rollout (its match ` +
-        `or destinations changed since the rollout started). ${hint}`,
-    );
+    return {
+      problem:
+        `Route ${routeLabel(route, index)} of ${where} is no longer the route under rollout (its match ` +
+        `or destinations changed since the rollout started)`,
+    };
   }
   return { index, route };
 }

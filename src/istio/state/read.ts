@@ -6,6 +6,7 @@
 import { UserError } from '../../errors.ts';
 import type { MirrorFields } from '../mirror.ts';
 import { isDns1123Label, objectLabel } from '../names.ts';
+import type { CanarySides } from '../split.ts';
 import type { HTTPRoute, VirtualService } from '../types.ts';
 import {
   ANNOTATIONS,
@@ -136,6 +137,80 @@ export function savedRoute(point: RestorePoint): HTTPRoute {
   return JSON.parse(point.originalRoute) as HTTPRoute;
 }
 
+/**
+ * What the checks of verify.ts read from a state: the restore point, read strictly, and the
+ * fields that say how the current stage edited the route. Those are read leniently, so that a
+ * rollback can still check (and then act on) a state whose weight alone was damaged: each is
+ * undefined when its annotation is absent or damaged, and `damaged` names the damaged ones.
+ */
+export interface StateRecord {
+  point: RestorePoint;
+  /** The two sides of the canary; undefined when a subset annotation is damaged. */
+  sides?: CanarySides;
+  /** Canary percent of the current stage. */
+  weight?: number;
+  /** The mirror the current stage set. */
+  mirror?: MirrorFields;
+  /** The tester route the current stage inserted. */
+  testers?: TesterRecord;
+  /** Keys of the annotations that could not be read. */
+  damaged: string[];
+}
+
+/** The StateRecord of `vs`, or undefined when it carries no rollout state. */
+export function readStateRecord(vs: VirtualService): StateRecord | undefined {
+  const point = readRestorePoint(vs);
+  if (point === undefined) return undefined;
+  const read = reader(vs);
+  const damaged: string[] = [];
+  const lenient = <T>(field: StateField, value: () => T): T | undefined => {
+    try {
+      return value();
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      damaged.push(ANNOTATIONS[field]);
+      return undefined;
+    }
+  };
+  const record: StateRecord = { point, damaged };
+  const namespace = vs.metadata.namespace;
+  if (point.canaryHost !== undefined) {
+    record.sides = sidesOf({ ...point, stableSubset: '', canarySubset: '' }, namespace);
+  } else {
+    const stableSubset = lenient('stableSubset', () => read.subset('stableSubset'));
+    const canarySubset = lenient('canarySubset', () => read.subset('canarySubset'));
+    if (stableSubset !== undefined && canarySubset !== undefined) {
+      record.sides = sidesOf({ ...point, stableSubset, canarySubset }, namespace);
+    }
+  }
+  const weight = lenient('weight', () => read.integer('weight', 100));
+  if (weight !== undefined) record.weight = weight;
+  const mirror = lenient('mirror', () => read.json('mirror', isMirrorFields, MIRROR_FORM));
+  if (mirror !== undefined) record.mirror = mirror;
+  const testers = lenient('testers', () => read.json('testers', isTesterRecord, TESTERS_FORM));
+  if (testers !== undefined) record.testers = testers;
+  return record;
+}
+
+/**
+ * The two sides of the rollout a state records: its subsets of the host, or its two hosts.
+ * `namespace` (the VirtualService's) resolves short host names.
+ */
+export function sidesOf(
+  state: Pick<RolloutState, 'host' | 'canaryHost' | 'stableSubset' | 'canarySubset'>,
+  namespace: string | undefined,
+): CanarySides {
+  if (state.canaryHost !== undefined) {
+    return { kind: 'hosts', stableHost: state.host, canaryHost: state.canaryHost, namespace };
+  }
+  return {
+    kind: 'subsets',
+    host: state.host,
+    stableSubset: state.stableSubset,
+    canarySubset: state.canarySubset,
+  };
+}
+
 interface Reader {
   text(field: StateField): string;
   optional(field: StateField): string | undefined;
@@ -262,4 +337,15 @@ export function readCallerRoutes(vs: VirtualService): Record<string, string[]> {
     );
   }
   return parsed as Record<string, string[]>;
+}
+
+/**
+ * The annotations of the tool on `vs` (its own rollout state and the caller routes recorded on
+ * it) as one string: equal strings mean the tool's annotations are the same.
+ */
+export function stateFingerprint(vs: VirtualService): string {
+  const entries = Object.entries(vs.metadata.annotations ?? {}).filter(
+    ([key]) => isOwnStateKey(key) || key === CALLER_ROUTES_ANNOTATION,
+  );
+  return JSON.stringify(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
