@@ -14,13 +14,11 @@ import { clearMirror, type MirrorFields } from './mirror.ts';
 import { isDns1123Label, isDns1123Subdomain, objectLabel } from './names.ts';
 import { findTargetRoute, routeLabel, setCanaryWeight } from './route.ts';
 import { userRouteIndex } from './state/locate.ts';
+import { CALLER_SUFFIX } from './state/format.ts';
 import { callerRoutesMismatch, quote, routeName, type Finding } from './state/mismatch.ts';
 import { readCallerRoutes, readRestorePoint, readState, readStateRecord } from './state/read.ts';
 import { withoutRoutes, writeCallerRoutes } from './state/write.ts';
 import type { HTTPRoute, VirtualService } from './types.ts';
-
-/** The suffix of a caller route's name: `primary-canary-callers`, `http-0-canary-callers`. */
-export const CALLER_SUFFIX = 'canary-callers';
 
 /** One entry of the `dependents` input. */
 export interface DependentSpec {

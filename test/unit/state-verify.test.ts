@@ -14,6 +14,7 @@ import { checkState } from '../../src/istio/state/verify.ts';
 import { restoreOriginal } from '../../src/istio/state/write.ts';
 import type { HTTPRoute, VirtualService } from '../../src/istio/types.ts';
 import {
+  ambiguousVs,
   backendVs,
   deepFreeze,
   hostsVs,
@@ -466,6 +467,16 @@ describe('caller routes on a dependent', () => {
     );
     const widened = edited(pinned, 1, (r) => delete r.match);
     assert.throws(() => unpinCallers(widened, 'shop/frontend'), StateMismatchError);
+  });
+
+  it('a planted record does not hide a route of the user from the search for the target', () => {
+    const vs = planted(ambiguousVs(), { [CALLER_ROUTES_ANNOTATION]: '{"shop/frontend":["api"]}' });
+    assert.throws(
+      () => stage(vs),
+      (error: unknown) =>
+        error instanceof Error &&
+        /2 http routes of VirtualService "shop\/catalog"/.test(error.message),
+    );
   });
 
   it('are recognised while the dependent has a rollout of its own', () => {

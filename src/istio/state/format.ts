@@ -53,6 +53,9 @@ export type StateField = keyof typeof ANNOTATIONS;
  */
 export const CALLER_ROUTES_ANNOTATION = `${STATE_PREFIX}caller-routes`;
 
+/** The suffix of a caller route's name: `primary-canary-callers`, `http-0-canary-callers`. */
+export const CALLER_SUFFIX = 'canary-callers';
+
 /** A VirtualService that carries caller routes of a rollout (the `dependents` input). */
 export interface DependentRef {
   namespace: string;

@@ -8,7 +8,7 @@ import { UserError } from '../../errors.ts';
 import { objectLabel } from '../names.ts';
 import { routeLabel } from '../route.ts';
 import type { HTTPRoute, VirtualService } from '../types.ts';
-import { ANNOTATIONS, STATE_PREFIX, type RestorePoint } from './format.ts';
+import { ANNOTATIONS, CALLER_SUFFIX, STATE_PREFIX, type RestorePoint } from './format.ts';
 import { readCallerRoutes, savedRoute } from './read.ts';
 
 /**
@@ -102,13 +102,16 @@ export function userRouteIndex(vs: VirtualService, index: number, own: readonly 
 }
 
 /**
- * Every caller route name recorded on `vs`. A damaged record counts as none here: a rollback of
- * this VirtualService's own rollout must not be blocked by another rollout's annotation, and
- * locateRoute still checks that the route it finds looks like the original.
+ * Every caller route name recorded on `vs` that is named as caller routes are. A damaged record
+ * counts as none here: a rollback of this VirtualService's own rollout must not be blocked by
+ * another rollout's annotation, and locateRoute still checks that the route it finds looks like
+ * the original. The record comes from the cluster, so a name without the caller suffix does not
+ * count either: a planted record must not hide a user's route from the search for the target.
  */
 function callerRouteNames(vs: VirtualService): string[] {
   try {
-    return Object.values(readCallerRoutes(vs)).flat();
+    const names = Object.values(readCallerRoutes(vs)).flat();
+    return names.filter((name) => name.endsWith(`-${CALLER_SUFFIX}`));
   } catch {
     return [];
   }
