@@ -6,6 +6,27 @@ export class UserError extends Error {
   override name = 'UserError';
 }
 
+/**
+ * A user error told in several lines of our own text: a list of findings, commands to run by
+ * hand. Each line is fit for a log line as it is (whatever it quotes from the cluster is quoted
+ * and escaped where the line is built), so a sink that shows one line per call prints `lines` one
+ * by one instead of escaping the line breaks of `message`, which joins them.
+ */
+export class MultilineError extends UserError {
+  override name = 'MultilineError';
+  readonly lines: readonly string[];
+  constructor(lines: readonly string[]) {
+    super(lines.join('\n'));
+    this.lines = lines;
+  }
+}
+
+/** What a person reads of an error, a line each: a MultilineError's lines, else the message. */
+export function errorLines(error: unknown): string[] {
+  if (error instanceof MultilineError) return [...error.lines];
+  return [error instanceof Error ? error.message : String(error)];
+}
+
 /** A conditional write lost a race: someone else changed the object since we read it. */
 export class ConflictError extends Error {
   override name = 'ConflictError';

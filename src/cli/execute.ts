@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { UserError } from '../errors.ts';
+import { errorLines, stackLines, UserError } from '../errors.ts';
 import { createLiveDeps } from '../live-deps.ts';
 import type { Logger } from '../logger.ts';
 import { REPORT_SCHEMA, writeJsonReport } from '../report/json.ts';
@@ -13,7 +13,6 @@ import { terminalLogger } from './logger.ts';
 import { EXIT_FAILED, EXIT_OK, type CliIo, type Invocation } from './io.ts';
 import { inCliTerms } from './messages.ts';
 import type { Secrets } from '../config/secrets.ts';
-import { stackLines } from '../errors.ts';
 import { jsonText } from '../escape/json.ts';
 
 /**
@@ -38,8 +37,9 @@ export async function execute(parsed: Invocation, io: CliIo): Promise<number> {
     );
     return await finish(report, args, io, logger, secrets);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    logger.error(inCliTerms(message, args.sources));
+    const [first = '', ...rest] = errorLines(error).map((line) => inCliTerms(line, args.sources));
+    logger.error(first);
+    for (const line of rest) logger.info(line);
     if (!(error instanceof UserError) && error instanceof Error && io.env.ISTIO_CANARY_DEBUG)
       for (const line of stackLines(error)) logger.debug(line);
     return EXIT_FAILED;

@@ -37,9 +37,9 @@ const COMMAND_HELP: Record<string, CommandHelp> = {
   },
   rollback: {
     summary:
-      'Restore the saved original route byte for byte and remove every trace of the rollout; a clean no-op when none is in progress.',
+      'Restore the saved original route byte for byte and remove every trace of the rollout; a clean no-op when none is in progress. The saved state is checked first: when it does not explain the VirtualService, or disagrees with the inputs given, nothing is written.',
     needs: ['virtual-service'],
-    reads: ['kubeconfig', 'context', 'namespace', 'virtual-service', 'dry-run'],
+    reads: [...TARGET, 'canary-match', 'canary-match-weight', 'dry-run'],
   },
   status: {
     summary: 'Report the rollout state of the VirtualService. Writes nothing.',

@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { parseSettings, type Settings } from '../config/settings.ts';
 import { inputSecrets, kubeconfigSecrets, Secrets } from '../config/secrets.ts';
 import { INPUTS } from '../config/inputs.ts';
-import { stackLines, UserError } from '../errors.ts';
+import { errorLines, stackLines, UserError } from '../errors.ts';
 import { createLiveDeps } from '../live-deps.ts';
 import { writeJsonReport } from '../report/json.ts';
 import { outputsOf } from '../report/outputs.ts';
@@ -50,7 +50,7 @@ export async function run(): Promise<void> {
     await publish(settings, report, secrets, logger);
     if (controller.signal.aborted) process.exitCode = 1;
   } catch (error) {
-    logger.fail(describe(error, logger));
+    failWith(error, logger);
   } finally {
     core.saveState(STATE_FINISHED, 'true');
   }
@@ -141,12 +141,24 @@ export function runSecrets(): Secrets {
   return secrets;
 }
 
-/** A user error is its message; anything else keeps its stack in the debug log. */
+/**
+ * A user error is its message; anything else keeps its stack in the debug log. The lines of a
+ * multi-line error are joined: for a sentence of ours around it (see failWith for the failure).
+ */
 export function describe(error: unknown, logger: ActionsLogger): string {
-  if (error instanceof UserError) return error.message;
-  if (error instanceof Error) {
+  if (error instanceof Error && !(error instanceof UserError)) {
     for (const line of stackLines(error)) logger.debug(line);
-    return error.message;
   }
-  return String(error);
+  return errorLines(error).join(' ');
+}
+
+/**
+ * Fails the step with `error`: its first line as the failure (one annotation), the rest of a
+ * multi-line error (findings, commands to run by hand) as log lines below it.
+ */
+export function failWith(error: unknown, logger: ActionsLogger, prefix = ''): void {
+  const [first = '', ...rest] = errorLines(error);
+  describe(error, logger);
+  logger.fail(`${prefix}${first}`);
+  for (const line of rest) logger.info(line);
 }

@@ -5,7 +5,9 @@
  */
 import { UserError } from '../errors.ts';
 import { objectLabel } from './names.ts';
-import { readCallerRoutes, toolRouteIndexes, withoutRoutes } from './state.ts';
+import { toolRouteIndexes } from './state/locate.ts';
+import { readCallerRoutes } from './state/read.ts';
+import { withoutRoutes } from './state/write.ts';
 import type { HTTPMatchRequest, HTTPRoute, VirtualService } from './types.ts';
 
 /**

@@ -5,25 +5,20 @@
  * The route is recorded on that VirtualService under the rolled-out one's name, so its rollback
  * or promote removes it again, exactly.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'yaml';
 import { UserError } from '../errors.ts';
 import { deriveRoute, derivedRouteName, placeBefore, userView } from './added-routes.ts';
 import { andMatches } from './match.ts';
-import { assertNoMirrorToCanary, clearMirror } from './mirror.ts';
+import { assertNoMirrorToCanary, clearMirror, type MirrorFields } from './mirror.ts';
 import { isDns1123Label, isDns1123Subdomain, objectLabel } from './names.ts';
 import { assertRouteInput, findTargetRoute, routeLabel, setCanaryWeight } from './route.ts';
-import {
-  readCallerRoutes,
-  readRestorePoint,
-  readState,
-  userRouteIndex,
-  withoutRoutes,
-  writeCallerRoutes,
-} from './state.ts';
+import { userRouteIndex } from './state/locate.ts';
+import { CALLER_SUFFIX } from './state/format.ts';
+import { callerRoutesMismatch, quote, routeName, type Finding } from './state/mismatch.ts';
+import { readCallerRoutes, readRestorePoint, readState, readStateRecord } from './state/read.ts';
+import { withoutRoutes, writeCallerRoutes } from './state/write.ts';
 import type { HTTPRoute, VirtualService } from './types.ts';
-
-/** The suffix of a caller route's name: `primary-canary-callers`, `http-0-canary-callers`. */
-export const CALLER_SUFFIX = 'canary-callers';
 
 /** One entry of the `dependents` input. */
 export interface DependentSpec {
@@ -160,10 +155,12 @@ export function callerRoute(
  * A copy of the dependent VirtualService `vs` with the caller route of `opts.owner` inserted
  * right before its targeted route (or updated in place on a re-run) and recorded in its
  * caller-routes annotation. The target is found among the user's routes, so routes this or
- * another rollout inserted never count as candidates.
+ * another rollout inserted never count as candidates. The routes recorded for the owner are
+ * replaced only when they are caller routes indeed (see checkCallerRoutes).
  */
 export function pinCallers(vs: VirtualService, opts: PinOptions): VirtualService {
   const previous = readCallerRoutes(vs)[opts.owner] ?? [];
+  checkCallerRoutes(vs, opts.owner);
   const own = readRestorePoint(vs)?.addedRoutes ?? [];
   const { view, toReal } = userView(vs, own);
   const { dependent } = opts;
@@ -202,11 +199,146 @@ export function pinCallers(vs: VirtualService, opts: PinOptions): VirtualService
 /**
  * A copy of `vs` without the caller routes of `owner` and their record: byte for byte what it
  * was before pinCallers when nothing else changed. Without a record it is an unchanged copy.
+ * The record comes from the cluster, so the routes it names are first checked to be caller
+ * routes (checkCallerRoutes), unless `trusted`: the record is the one this job wrote itself.
  */
-export function unpinCallers(vs: VirtualService, owner: string): VirtualService {
+export function unpinCallers(
+  vs: VirtualService,
+  owner: string,
+  options: { trusted?: boolean } = {},
+): VirtualService {
   const names = readCallerRoutes(vs)[owner];
   if (names === undefined) return structuredClone(vs);
+  if (!options.trusted) checkCallerRoutes(vs, owner);
   return writeCallerRoutes(withoutRoutes(vs, names), owner, []);
+}
+
+/**
+ * Throws a StateMismatchError, writing nothing, when a route that the record of `owner` on `vs`
+ * names is not exactly a caller route (see callerRouteFindings).
+ */
+export function checkCallerRoutes(vs: VirtualService, owner: string): void {
+  const findings = callerRouteFindings(vs, owner);
+  if (findings.length > 0) throw callerRoutesMismatch(vs, owner, findings);
+}
+
+/**
+ * Each route named in the record of `owner` on `vs` that pinCallers would not have written: the
+ * route is rebuilt with callerRoute from the route it was pinned before (the one its name is
+ * derived from), the source labels it matches and the subset it sends to, and compared. A name
+ * that no route has any more is not a finding: there is nothing left to remove.
+ */
+export function callerRouteFindings(vs: VirtualService, owner: string): Finding[] {
+  const findings: Finding[] = [];
+  for (const name of readCallerRoutes(vs)[owner] ?? []) {
+    const routes = (vs.spec.http ?? []).filter((r) => r.name === name);
+    if (routes.length === 0) continue;
+    const subject = `route ${quote(name)}`;
+    if (routes.length > 1) {
+      findings.push({
+        subject,
+        note: `${routes.length} routes have this name; a rollout pins one`,
+      });
+      continue;
+    }
+    const target = pinnedTarget(vs, name);
+    if (target === undefined) {
+      findings.push({
+        subject,
+        note: `is not named after a route of the VirtualService as a caller route is (<route name>-${CALLER_SUFFIX}, or http-<position>-${CALLER_SUFFIX})`,
+      });
+      continue;
+    }
+    const rebuilt = rebuildCaller(vs, routes[0], target);
+    if (rebuilt === undefined || !isDeepStrictEqual(rebuilt, routes[0])) {
+      findings.push({
+        subject,
+        now: routes[0],
+        explained: rebuilt,
+        by: `a caller route rebuilt from route ${routeName(target.route, target.index)} it precedes`,
+      });
+    }
+  }
+  return findings;
+}
+
+/** The user's route a caller route named `name` was pinned before, with its positions. */
+function pinnedTarget(
+  vs: VirtualService,
+  name: string,
+): { index: number; userIndex: number; route: HTTPRoute } | undefined {
+  const suffix = `-${CALLER_SUFFIX}`;
+  if (!name.endsWith(suffix)) return undefined;
+  const stem = name.slice(0, -suffix.length);
+  const { view, toReal } = userView(vs, ownAddedRoutes(vs));
+  const http = view.spec.http ?? [];
+  let userIndex = http.findIndex((r) => r.name === stem);
+  if (userIndex < 0) {
+    const position = /^http-(\d{1,6})$/.exec(stem);
+    const index = position ? Number(position[1]) : -1;
+    if (http[index] === undefined || http[index].name !== undefined) return undefined;
+    userIndex = index;
+  }
+  return { index: toReal(userIndex), userIndex, route: http[userIndex] };
+}
+
+/**
+ * The caller route pinCallers writes before `target`, with the labels and subset `caller` has;
+ * undefined when `caller` has not the shape of one (one destination to a subset, source labels
+ * in its match) or `target` cannot be pinned.
+ */
+function rebuildCaller(
+  vs: VirtualService,
+  caller: HTTPRoute,
+  target: { userIndex: number; route: HTTPRoute },
+): HTTPRoute | undefined {
+  const destinations = caller.route ?? [];
+  const canary = destinations[0]?.destination;
+  const labels = caller.match?.[0]?.sourceLabels;
+  if (destinations.length !== 1 || !canary?.subset || !isLabels(labels)) return undefined;
+  // A caller route goes to the host of its target; the stable subset only picks the destination
+  // the copy is made from, and a target without subsets needs none.
+  const base = (target.route.route ?? []).find((d) => d.destination.subset !== canary.subset);
+  try {
+    return callerRoute(clearMirror(target.route, ownMirror(vs)), target.userIndex, {
+      name: caller.name ?? '',
+      host: base?.destination.host ?? canary.host,
+      stableSubset: base?.destination.subset ?? '',
+      canarySubset: canary.subset,
+      sourceLabels: labels,
+    });
+  } catch (error) {
+    if (error instanceof UserError || error instanceof RangeError) return undefined;
+    throw error;
+  }
+}
+
+function isLabels(value: unknown): value is Record<string, string> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).length > 0 &&
+    Object.values(value).every((v) => typeof v === 'string')
+  );
+}
+
+/** The routes `vs`'s own rollout inserted; none when its state cannot be read. */
+function ownAddedRoutes(vs: VirtualService): string[] {
+  try {
+    return readRestorePoint(vs)?.addedRoutes ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/** The mirror `vs`'s own rollout set on its target: pinCallers never copies it. */
+function ownMirror(vs: VirtualService): MirrorFields | undefined {
+  try {
+    return readStateRecord(vs)?.mirror;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `namespace/name`, the key a caller route's owner is recorded under. */

@@ -1,13 +1,16 @@
 import type { Settings } from '../config/settings.ts';
-import { UserError } from '../errors.ts';
+import { NotFoundError, UserError } from '../errors.ts';
 import { userView } from '../istio/added-routes.ts';
+import { checkCallerRoutes, ownerKey } from '../istio/dependents.ts';
 import { promoteStage } from '../istio/shaped-stage.ts';
 import { promoteSplit, type CanarySides } from '../istio/split.ts';
 import { findHostTargetRoute } from '../istio/host-canary.ts';
 import { assertNoMirrorToCanary } from '../istio/mirror.ts';
 import { assertHttpRoutes } from '../istio/route-shape.ts';
 import { findTargetRoute, withRoute } from '../istio/route.ts';
-import { readState, type DependentRef } from '../istio/state.ts';
+import type { DependentRef } from '../istio/state/format.ts';
+import { readState } from '../istio/state/read.ts';
+import { checkState, type StateInputs } from '../istio/state/verify.ts';
 import type { DestinationRule, VirtualService } from '../istio/types.ts';
 import type { StageReport } from '../report/report.ts';
 import {
@@ -17,8 +20,14 @@ import {
   type CleanupRequest,
 } from './cleanup.ts';
 import type { RolloutDeps } from './deps.ts';
-import { unpinDependents } from './group.ts';
-import { baseReport, noRolloutReport, readVirtualService } from './stage.ts';
+import { unpinDependents } from './restore.ts';
+import {
+  baseReport,
+  noRolloutReport,
+  readVirtualService,
+  reportForeignKeys,
+  stateInputs,
+} from './stage.ts';
 import { resolveSides, resolveTarget, sidePair, type SidePair, type Target } from './target.ts';
 import { updateVirtualService } from './update.ts';
 
@@ -108,8 +117,9 @@ async function dryRun(
 }
 
 /**
- * What `cleanup` removes: the old subset (the rollout's stable subset from its state, else the
- * input) of the DestinationRule preflight resolved. Host canaries have no subsets: nothing.
+ * What `cleanup` removes: the old subset named by input "stable-subset" (a state that names
+ * another was refused in preflight) of the DestinationRule preflight resolved. Host canaries
+ * have no subsets: nothing.
  */
 function cleanupRequest(
   settings: Settings,
@@ -126,7 +136,7 @@ function cleanupRequest(
   }
   return {
     destinationRule: resolved.destinationRule,
-    subset: pair.stable,
+    subset: settings.stableSubset ?? pair.stable,
     namespace: resolved.targets[0].namespace,
   };
 }
@@ -137,12 +147,17 @@ function cleanupReason(outcome: CleanupOutcome | undefined): { reason?: string }
   return { reason: outcome.sentence };
 }
 
-/** Resolves every VirtualService and checks that the canary can take all the traffic. */
+/**
+ * Resolves every VirtualService, checks that each saved state explains its object and the
+ * inputs (and the caller routes it pinned), and that the canary can take all the traffic.
+ */
 async function preflight(settings: Settings, deps: RolloutDeps): Promise<Resolved> {
   const targets: Target[] = [];
   for (const name of settings.virtualServices) {
     const target = await resolveTarget(settings, deps.cluster, name);
+    reportForeignKeys(deps.logger, target.vs);
     assertPromotable(target, settings, name);
+    await checkPromotable(deps, target, stateInputs(settings));
     targets.push(target);
   }
   const pair = sidePair(settings, targets[0].state);
@@ -165,6 +180,25 @@ function assertPromotable(target: Target, settings: Settings, name: string): voi
     throw new UserError(
       `The rollout in progress on VirtualService "${name}" is to ${state.canaryHost !== undefined ? 'host' : 'subset'} "${actual}", not "${wanted}" (input "${input}").`,
     );
+  }
+}
+
+/** The checks of a promote from the state of `target`: the state, then its dependents' caller routes. */
+async function checkPromotable(
+  deps: RolloutDeps,
+  target: Target,
+  inputs: StateInputs,
+): Promise<void> {
+  if (!target.state) return;
+  checkState(target.vs, 'promote', inputs);
+  for (const ref of target.state.dependents ?? []) {
+    const dependent = await deps.cluster
+      .getVirtualService(ref.namespace, ref.name)
+      .catch((error: unknown) => {
+        if (error instanceof NotFoundError) return undefined;
+        throw error;
+      });
+    if (dependent) checkCallerRoutes(dependent, ownerKey(target.vs));
   }
 }
 
@@ -206,7 +240,7 @@ function promoteEdit(
   settings: Settings,
   target: Target,
 ): { vs: VirtualService; dependents: DependentRef[] } | undefined {
-  if (readState(current)) return promoteStage(current);
+  if (readState(current)) return promoteStage(current, stateInputs(settings));
   const sides = sidesOf(settings, target);
   const { view, toReal } = userView(current, []);
   const found =

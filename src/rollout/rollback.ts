@@ -1,22 +1,31 @@
 import type { Settings } from '../config/settings.ts';
-import { readRestorePoint, restoreOriginal, savedRoute } from '../istio/state.ts';
+import { rollbackStage } from '../istio/shaped-stage.ts';
+import { readRestorePoint, savedRoute } from '../istio/state/read.ts';
 import type { StageReport } from '../report/report.ts';
 import type { RolloutDeps } from './deps.ts';
-import { restoreRoutes } from './group.ts';
-import { baseReport, canaryWeightOf, noRolloutReport, readVirtualService } from './stage.ts';
+import { checkRestorable, restoreRoutes } from './restore.ts';
+import {
+  baseReport,
+  canaryWeightOf,
+  noRolloutReport,
+  readVirtualService,
+  reportForeignKeys,
+  stateInputs,
+} from './stage.ts';
 import { resolveTarget } from './target.ts';
-
-export { restoreRoute, restoreRoutes } from './group.ts';
 
 /**
  * The `rollback` command: restore the original route of every VirtualService named (and the
- * dependents' caller routes), or a clean no-op when none carries a saved route.
+ * dependents' caller routes), or a clean no-op when none carries a saved route. Every saved
+ * state is checked against its object and the inputs first; when one does not explain its
+ * object, nothing at all is written.
  */
 export async function runRollback(settings: Settings, deps: RolloutDeps): Promise<StageReport> {
   const startedAt = deps.clock.now();
   const read = await Promise.all(
     settings.virtualServices.map((name) => readVirtualService(settings, deps.cluster, name)),
   );
+  for (const { vs } of read) reportForeignKeys(deps.logger, vs);
   const namespace = read[0].namespace;
   const withState = read.filter(({ vs }) => readRestorePoint(vs) !== undefined);
   if (withState.length === 0) {
@@ -26,10 +35,12 @@ export async function runRollback(settings: Settings, deps: RolloutDeps): Promis
     const reason = 'No rollout in progress: the VirtualService carries no saved route.';
     return noRolloutReport('rollback', namespace, settings.virtualService, startedAt, deps, reason);
   }
+  const inputs = stateInputs(settings);
+  await checkRestorable(deps, namespace, settings.virtualServices, { inputs });
   const target = await resolveTarget(settings, deps.cluster, withState[0].vs.metadata.name);
   const base = baseReport(settings, deps, target, startedAt);
   if (settings.dryRun) {
-    const plan = restoreOriginal(structuredClone(target.vs), readRestorePoint(target.vs)!);
+    const plan = rollbackStage(structuredClone(target.vs), inputs)!.vs;
     return {
       ...base,
       outcome: 'dry-run',
@@ -38,7 +49,7 @@ export async function runRollback(settings: Settings, deps: RolloutDeps): Promis
     };
   }
   const restored = await deps.logger.group('Rollback', async () => {
-    const results = await restoreRoutes(deps, namespace, settings.virtualServices);
+    const results = await restoreRoutes(deps, namespace, settings.virtualServices, { inputs });
     const done = settings.virtualServices.filter((_, i) => results[i]);
     deps.logger.info(
       done.length > 0

@@ -1,9 +1,12 @@
 import type { Settings } from '../config/settings.ts';
 import { NotFoundError, UserError } from '../errors.ts';
 import { canaryPercentOf } from '../istio/split.ts';
-import type { RolloutState } from '../istio/state.ts';
+import { foreignKeys, STATE_PREFIX, type RolloutState } from '../istio/state/format.ts';
+import { quote } from '../istio/state/mismatch.ts';
+import type { StateInputs } from '../istio/state/verify.ts';
 import type { HTTPRoute, VirtualService } from '../istio/types.ts';
 import type { Cluster } from '../kube/cluster.ts';
+import type { Logger } from '../logger.ts';
 import type { StageReport } from '../report/report.ts';
 import type { RolloutDeps } from './deps.ts';
 import type { Target } from './target.ts';
@@ -122,4 +125,34 @@ export async function readVirtualService(
     throw error;
   });
   return { namespace, vs };
+}
+
+/** What the inputs say about the rollout, for the check of a saved state (state/verify.ts). */
+export function stateInputs(settings: Settings): StateInputs {
+  const inputs: StateInputs = {};
+  if (settings.route !== undefined) inputs.route = settings.route;
+  if (settings.host !== undefined) inputs.host = settings.host;
+  if (settings.stableSubset !== undefined) inputs.stableSubset = settings.stableSubset;
+  if (settings.canarySubset !== undefined) inputs.canarySubset = settings.canarySubset;
+  if (settings.stableHost !== undefined) inputs.stableHost = settings.stableHost;
+  if (settings.canaryHost !== undefined) inputs.canaryHost = settings.canaryHost;
+  if (settings.canaryMatch !== undefined) {
+    inputs.testers = { match: settings.canaryMatch, weight: settings.canaryMatchWeight };
+  }
+  return inputs;
+}
+
+/**
+ * Says which annotations under the prefix of `vs` this version does not know: they are left
+ * alone, and a person should know they are there (another tool's, or a newer version's).
+ */
+export function reportForeignKeys(logger: Logger, vs: VirtualService): void {
+  const keys = foreignKeys(vs.metadata.annotations);
+  if (keys.length === 0) return;
+  const name = `${vs.metadata.namespace ?? ''}/${vs.metadata.name}`;
+  logger.info(
+    `VirtualService ${quote(name)} has ${keys.length === 1 ? 'an annotation' : 'annotations'} ` +
+      `under ${STATE_PREFIX} that this version does not know (${keys.map(quote).join(', ')}): ` +
+      `left alone, neither read nor changed nor removed.`,
+  );
 }

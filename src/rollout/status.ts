@@ -1,5 +1,9 @@
 import type { Settings } from '../config/settings.ts';
-import { readState } from '../istio/state.ts';
+import { StateMismatchError } from '../istio/state/mismatch.ts';
+import { readState } from '../istio/state/read.ts';
+import { checkState } from '../istio/state/verify.ts';
+import type { VirtualService } from '../istio/types.ts';
+import type { Logger } from '../logger.ts';
 import type { StageReport } from '../report/report.ts';
 import type { RolloutDeps } from './deps.ts';
 import {
@@ -8,7 +12,9 @@ import {
   canaryWeightOf,
   noRolloutReport,
   readVirtualService,
+  reportForeignKeys,
   sidePair,
+  stateInputs,
 } from './stage.ts';
 import { resolveTarget } from './target.ts';
 
@@ -16,6 +22,7 @@ import { resolveTarget } from './target.ts';
 export async function runStatus(settings: Settings, deps: RolloutDeps): Promise<StageReport> {
   const startedAt = deps.clock.now();
   const { namespace, vs } = await readVirtualService(settings, deps.cluster);
+  reportForeignKeys(deps.logger, vs);
   const state = readState(vs);
   if (!state && !settings.stableSubset && !settings.stableHost) {
     deps.logger.info(
@@ -43,12 +50,29 @@ export async function runStatus(settings: Settings, deps: RolloutDeps): Promise<
       ? `Rollout in progress on ${namespace}/${settings.virtualService} route ${target.routeLabel}: ${base.stableSubset} -> ${base.canarySubset} at ${state.weight}% (run ${state.owner}, started ${state.startedAt}, updated ${state.updatedAt}). Route now: ${destinations}.`
       : `No rollout in progress on ${namespace}/${settings.virtualService}; route ${target.routeLabel}: ${destinations}.`,
   );
+  const explained = state ? explains(deps.logger, vs, settings) : true;
   return {
     ...base,
     outcome: 'noop',
     weightAfter: weight,
     reason: state
-      ? `Rollout in progress at ${state.weight}%, owned by run ${state.owner}.`
+      ? `Rollout in progress at ${state.weight}%, owned by run ${state.owner}.` +
+        (explained ? '' : ' Its state does not explain the VirtualService: see the log.')
       : 'No rollout in progress.',
   };
+}
+
+/**
+ * Whether the state of `vs` would let a rollback act. Status writes nothing, so a state that
+ * does not explain its object is a warning here, with what a rollback would say.
+ */
+function explains(logger: Logger, vs: VirtualService, settings: Settings): boolean {
+  try {
+    checkState(vs, 'restore', stateInputs(settings));
+    return true;
+  } catch (error) {
+    if (!(error instanceof StateMismatchError)) throw error;
+    logger.warn(`A rollback would refuse this state. ${error.message}`);
+    return false;
+  }
 }

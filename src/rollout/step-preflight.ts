@@ -7,11 +7,12 @@ import type { Settings } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
 import { ownerKey, pinCallers } from '../istio/dependents.ts';
 import { applyStage } from '../istio/shaped-stage.ts';
-import type { RolloutState } from '../istio/state.ts';
+import type { RolloutState } from '../istio/state/format.ts';
 import { renderQuery } from '../metrics/custom.ts';
 import { assertSelector } from '../metrics/promql.ts';
 import type { RolloutDeps } from './deps.ts';
 import { resolveDependents, stageEdit, type StagePlan } from './group.ts';
+import { reportForeignKeys } from './stage.ts';
 import {
   resolveSides,
   resolveTarget,
@@ -31,6 +32,7 @@ export async function preflightStage(
     const target = await resolveTarget(settings, deps.cluster, name);
     if (target.state) assertSameRollout(target.state, settings, name);
     logTarget(deps, target);
+    reportForeignKeys(deps.logger, target.vs);
     targets.push(target);
   }
   const primary = targets[0];
@@ -50,6 +52,7 @@ export async function preflightStage(
     pair,
     canaryPodLabels: workloads.canary.podLabels,
     dependents,
+    ledger: new Map(),
   };
   previewStage(settings, deps, plan);
   return { plan, workloads };

@@ -6,7 +6,8 @@ import { latencyAtPercentile } from '../metrics/thresholds.ts';
 import type { CheckResult, PrometheusClient } from '../metrics/types.ts';
 import type { StageReport } from '../report/report.ts';
 import type { RolloutDeps } from './deps.ts';
-import { restoreRoutes, stageEdit, writeStage, type StagePlan } from './group.ts';
+import { stageEdit, writeStage, type StagePlan } from './group.ts';
+import { restoreRoutes } from './restore.ts';
 import { preflightStage } from './step-preflight.ts';
 import { baseReport } from './stage.ts';
 import { untilAborted, watchWeight, type WatchPlan, type WatchResult } from './watch.ts';
@@ -55,6 +56,7 @@ export async function runStep(settings: Settings, deps: RolloutDeps): Promise<St
       return rollBackStage(
         settings,
         deps,
+        plan,
         { ...base, checks, traffic: trafficOf(watched), breachWeight: weight },
         result,
       );
@@ -112,9 +114,11 @@ function logStage(settings: Settings, deps: RolloutDeps, plan: StagePlan, weight
   }
 }
 
+/** Restores what this job wrote; a state it finds as it left it is its own, so it is not checked again. */
 async function rollBackStage(
   settings: Settings,
   deps: RolloutDeps,
+  plan: StagePlan,
   report: Omit<StageReport, 'outcome' | 'weightAfter'>,
   result: WatchResult,
 ): Promise<StageReport> {
@@ -122,7 +126,7 @@ async function rollBackStage(
   const namespace = report.namespace;
   await deps.logger.group('Rollback', async () => {
     deps.logger.error(result.reason ?? 'The canary failed.');
-    await restoreRoutes(deps, namespace, settings.virtualServices);
+    await restoreRoutes(deps, namespace, settings.virtualServices, { ledger: plan.ledger });
     const names = settings.virtualServices.map((n) => `${namespace}/${n}`).join(', ');
     deps.logger.info(`Original route of ${names} restored; rollout state removed.`);
   });

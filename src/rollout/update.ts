@@ -78,3 +78,14 @@ async function updateConditionally<T extends { metadata: ObjectMeta }>(
     }
   }
 }
+
+/** `next`, or undefined when it equals `current`: no write for a change that changes nothing. */
+export function unchangedOrUndefined(
+  current: VirtualService,
+  next: VirtualService,
+): VirtualService | undefined {
+  const same =
+    JSON.stringify(next.spec) === JSON.stringify(current.spec) &&
+    JSON.stringify(next.metadata.annotations) === JSON.stringify(current.metadata.annotations);
+  return same ? undefined : next;
+}

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { ANNOTATIONS } from '../../src/istio/state.ts';
+import { ANNOTATIONS } from '../../src/istio/state/format.ts';
 import { backendVirtualService } from '../../src/sandbox/fixtures.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
 import { forgedCommands, HOSTILE, TERMINAL_ACTIVE } from '../fixtures/hostile.ts';

@@ -13,14 +13,9 @@ import {
 } from '../../src/istio/dependents.ts';
 import type { PinOptions } from '../../src/istio/dependents.ts';
 import { applyStage } from '../../src/istio/shaped-stage.ts';
-import {
-  CALLER_ROUTES_ANNOTATION,
-  clearState,
-  hasState,
-  readCallerRoutes,
-  readRestorePoint,
-  restoreOriginal,
-} from '../../src/istio/state.ts';
+import { CALLER_ROUTES_ANNOTATION } from '../../src/istio/state/format.ts';
+import { hasState, readCallerRoutes, readRestorePoint } from '../../src/istio/state/read.ts';
+import { clearState, restoreOriginal } from '../../src/istio/state/write.ts';
 import type { VirtualService } from '../../src/istio/types.ts';
 import { backendVs, deepFreeze, matchedVs, reviewsVs } from '../fixtures/virtualservices.ts';
 

@@ -12,13 +12,9 @@ import {
 import { applyStage, promoteStage } from '../../src/istio/shaped-stage.ts';
 import { canaryDestination, canaryPercentOf } from '../../src/istio/split.ts';
 import type { CanarySides } from '../../src/istio/split.ts';
-import {
-  ANNOTATIONS,
-  readRestorePoint,
-  readState,
-  restoreOriginal,
-  stageState,
-} from '../../src/istio/state.ts';
+import { ANNOTATIONS } from '../../src/istio/state/format.ts';
+import { readRestorePoint, readState } from '../../src/istio/state/read.ts';
+import { restoreOriginal, stageState } from '../../src/istio/state/write.ts';
 import type { VirtualService } from '../../src/istio/types.ts';
 import { deepFreeze, hostsVs, reviewsVs } from '../fixtures/virtualservices.ts';
 

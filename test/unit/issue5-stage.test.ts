@@ -6,14 +6,10 @@ import { UserError } from '../../src/errors.ts';
 import { deriveRoute, placeBefore } from '../../src/istio/added-routes.ts';
 import { applyStage, promoteStage } from '../../src/istio/shaped-stage.ts';
 import type { StageEdit } from '../../src/istio/shaped-stage.ts';
-import {
-  ANNOTATIONS,
-  hasState,
-  locateRoute,
-  readRestorePoint,
-  readState,
-  restoreOriginal,
-} from '../../src/istio/state.ts';
+import { ANNOTATIONS } from '../../src/istio/state/format.ts';
+import { locateRoute } from '../../src/istio/state/locate.ts';
+import { hasState, readRestorePoint, readState } from '../../src/istio/state/read.ts';
+import { restoreOriginal } from '../../src/istio/state/write.ts';
 import { testerRoute, testerRouteName } from '../../src/istio/testers.ts';
 import type { HTTPRoute, VirtualService } from '../../src/istio/types.ts';
 import { deepFreeze, matchedVs, reviewsVs, subsetVs } from '../fixtures/virtualservices.ts';

@@ -14,17 +14,17 @@ import {
 import {
   ANNOTATIONS,
   CALLER_ROUTES_ANNOTATION,
+  type RolloutState,
+} from '../../src/istio/state/format.ts';
+import { userRouteIndex } from '../../src/istio/state/locate.ts';
+import { hasState, readRestorePoint, readState } from '../../src/istio/state/read.ts';
+import {
   clearState,
-  hasState,
-  readRestorePoint,
-  readState,
   stageState,
-  userRouteIndex,
   withShaping,
   writeCallerRoutes,
   writeState,
-} from '../../src/istio/state.ts';
-import type { RolloutState } from '../../src/istio/state.ts';
+} from '../../src/istio/state/write.ts';
 import type { HTTPRoute, VirtualService } from '../../src/istio/types.ts';
 import { deepFreeze, reviewsVs, subsetVs } from '../fixtures/virtualservices.ts';
 
@@ -136,8 +136,10 @@ describe('caller routes recorded on a dependent', () => {
 
   it('do not count in the saved route index', () => {
     const vs = structuredClone(subsetVs());
-    vs.spec.http!.unshift({ name: 'c', route: [{ destination: { host: 'ratings' } }] });
-    const pinned = deepFreeze(writeCallerRoutes(vs, 'shop/frontend', ['c']));
+    // Named as pinCallers names them: a recorded name without the suffix hides nothing.
+    const name = 'http-1-canary-callers';
+    vs.spec.http!.unshift({ name, route: [{ destination: { host: 'ratings' } }] });
+    const pinned = deepFreeze(writeCallerRoutes(vs, 'shop/frontend', [name]));
     assert.equal(userRouteIndex(pinned, 2, []), 1);
     assert.equal(userRouteIndex(pinned, 2, ['http-0-x']), 1);
     assert.equal(userRouteIndex(subsetVs(), 1, []), 1);

@@ -9,7 +9,8 @@ import { findHostTargetRoute } from '../../src/istio/host-canary.ts';
 import { findTargetRoute, routePosition } from '../../src/istio/route.ts';
 import { applyStage } from '../../src/istio/shaped-stage.ts';
 import type { StageEdit } from '../../src/istio/shaped-stage.ts';
-import { readState, restoreOriginal } from '../../src/istio/state.ts';
+import { readState } from '../../src/istio/state/read.ts';
+import { restoreOriginal } from '../../src/istio/state/write.ts';
 import type { VirtualService } from '../../src/istio/types.ts';
 import { deepFreeze } from '../fixtures/virtualservices.ts';
 

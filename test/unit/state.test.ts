@@ -5,17 +5,17 @@ import { findTargetRoute, setCanaryWeight, withRoute } from '../../src/istio/rou
 import {
   ANNOTATIONS,
   STATE_PREFIX,
+  foreignKeys,
+  type RolloutState,
+} from '../../src/istio/state/format.ts';
+import { locateRoute } from '../../src/istio/state/locate.ts';
+import { hasState, readRestorePoint, readState, savedRoute } from '../../src/istio/state/read.ts';
+import {
   clearState,
-  hasState,
-  locateRoute,
-  readRestorePoint,
-  readState,
   restoreOriginal,
-  savedRoute,
   stageState,
   writeState,
-  type RolloutState,
-} from '../../src/istio/state.ts';
+} from '../../src/istio/state/write.ts';
 import type { HTTPRoute, VirtualService } from '../../src/istio/types.ts';
 import { deepFreeze, reviewsVs, subsetVs } from '../fixtures/virtualservices.ts';
 
@@ -252,6 +252,7 @@ void describe('stageState and writeState', () => {
         'istio-canary.dev/owner': 'github:123/1',
         'istio-canary.dev/started-at': '2025-03-04T05:06:07.000Z',
         'istio-canary.dev/updated-at': '2025-03-04T05:06:07.000Z',
+        'istio-canary.dev/state-version': '1',
       },
     );
   });
@@ -402,24 +403,44 @@ void describe('readState', () => {
     });
   }
 
-  void it('treats a lone unknown annotation under the prefix as a broken state', () => {
+  void it('sees no state in a lone key under the prefix that it does not know', () => {
     const odd = withAnnotations(reviewsVs(), { 'istio-canary.dev/something': 'x' });
-    assert.equal(hasState(odd), true);
-    assert.throws(() => readState(odd), userError(/original-route.*it is missing/));
+    assert.equal(hasState(odd), false);
+    assert.equal(readState(odd), undefined);
+    assert.equal(readRestorePoint(odd), undefined);
+    assert.deepEqual(foreignKeys(odd.metadata.annotations), ['istio-canary.dev/something']);
+    assert.deepEqual(foreignKeys(stage(reviewsVs(), 10).metadata.annotations), []);
+  });
+
+  void it('refuses a state of a newer version, naming it, and reads one without a version as 1', () => {
+    const newer = withAnnotations(stage(reviewsVs(), 10), { [ANNOTATIONS.stateVersion]: '2' });
+    const expected = userError(
+      /^VirtualService "shop\/reviews" carries a rollout state of version 2 \(annotation "istio-canary\.dev\/state-version"\), written by a newer istio-canary; this one reads version 1 and writes nothing from it/,
+    );
+    assert.throws(() => readState(newer), expected);
+    assert.throws(() => readRestorePoint(newer), expected);
+    const unversioned = structuredClone(stage(reviewsVs(), 10));
+    delete unversioned.metadata.annotations![ANNOTATIONS.stateVersion];
+    assert.equal(readState(deepFreeze(unversioned))!.weight, 10);
+    const broken = withAnnotations(stage(reviewsVs(), 10), { [ANNOTATIONS.stateVersion]: 'v1' });
+    assert.throws(
+      () => readRestorePoint(broken),
+      userError(
+        /"istio-canary\.dev\/state-version" must be a whole number from 1, got "v1".*by hand/,
+      ),
+    );
   });
 });
 
 void describe('clearState', () => {
-  void it('removes every annotation under the prefix and keeps the rest in order', () => {
+  void it('removes every annotation of the state, leaves a key it does not know, keeps the order', () => {
     const vs = withAnnotations(stage(reviewsVs(), 10), { 'istio-canary.dev/future-field': 'x' });
     const cleared = clearState(vs);
     assert.deepEqual(cleared.spec, vs.spec);
     assert.equal(hasState(cleared), false);
-    assert.deepEqual(cleared.metadata.annotations, reviewsVs().metadata.annotations);
-    assert.deepEqual(
-      Object.keys(cleared.metadata.annotations!),
-      Object.keys(reviewsVs().metadata.annotations!),
-    );
+    const expected = { ...reviewsVs().metadata.annotations, 'istio-canary.dev/future-field': 'x' };
+    assert.deepEqual(cleared.metadata.annotations, expected);
+    assert.deepEqual(Object.keys(cleared.metadata.annotations ?? {}), Object.keys(expected));
   });
 
   void it('removes the annotations map when nothing else is in it', () => {
