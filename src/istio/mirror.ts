@@ -68,11 +68,7 @@ export function assertNoUserMirror(original: HTTPRoute, where: string): void {
  * weight explains. `route` is the route without a mirror a stage set; `where` names it.
  */
 export function assertNoMirrorToCanary(route: HTTPRoute, sides: CanarySides, where: string): void {
-  const mirrors: unknown[] = [route.mirror];
-  if (Array.isArray(route.mirrors)) {
-    for (const entry of route.mirrors as unknown[]) mirrors.push(fieldOf(entry, 'destination'));
-  }
-  const hit = mirrors.find((d) => isDestination(d) && reachesCanary(d, sides));
+  const hit = mirrorDestinations(route).find((d) => reachesCanary(d, sides));
   if (hit === undefined) return;
   const canary =
     sides.kind === 'subsets'
@@ -85,6 +81,15 @@ export function assertNoMirrorToCanary(route: HTTPRoute, sides: CanarySides, whe
       `point it elsewhere first; to watch the canary on copies of traffic, use input ` +
       `"mirror-percent" instead`,
   );
+}
+
+/** Where `route` mirrors to: `mirror`, and the destination of each entry of `mirrors`. */
+export function mirrorDestinations(route: HTTPRoute): Destination[] {
+  const mirrors: unknown[] = [route.mirror];
+  if (Array.isArray(route.mirrors)) {
+    for (const entry of route.mirrors as unknown[]) mirrors.push(fieldOf(entry, 'destination'));
+  }
+  return mirrors.filter(isDestination);
 }
 
 function fieldOf(value: unknown, key: string): unknown {

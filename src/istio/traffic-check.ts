@@ -25,6 +25,12 @@ export interface TrafficShareInput {
    * canary's sidecar on top of the live requests, so the expected share is (w + m) / (100 + m).
    */
   mirrorPercent?: number;
+  /**
+   * Routes besides the weighted one that send requests to the canary (a tester route, the user's
+   * own routes to it), as the sentence names them. Their requests cannot be told from the split's,
+   * so with any of them a share above the expected one is what they add, not a mismatch.
+   */
+  otherRoutes?: readonly string[];
   /** Largest acceptable gap in percentage points. Default 5. */
   tolerancePoints?: number;
 }
@@ -97,8 +103,10 @@ export function verifyTrafficShare(input: TrafficShareInput): TrafficShareResult
   const interval = wilsonInterval(canary, requests);
   const excludes = expected < interval.low || expected > interval.high;
   const gap = Math.abs(observed - expected);
+  const explained = (input.otherRoutes ?? []).length > 0 && expected < interval.low;
   let verdict: TrafficShareVerdict;
-  if (excludes && gap > tolerance) verdict = 'mismatch';
+  if (explained) verdict = 'ok';
+  else if (excludes && gap > tolerance) verdict = 'mismatch';
   else if (excludes || Math.max(expected - interval.low, interval.high - expected) <= tolerance)
     verdict = 'ok';
   else verdict = 'low-evidence';
@@ -109,7 +117,10 @@ export function verifyTrafficShare(input: TrafficShareInput): TrafficShareResult
     interval: { low: percent(interval.low), high: percent(interval.high) },
     requests,
   };
-  return { ...result, sentence: sentence(input, result, observed < expected) };
+  const words = explained
+    ? explainedSentence(input, result)
+    : sentence(input, result, observed < expected);
+  return { ...result, sentence: words };
 }
 
 /** A result with requests counted, the only kind that sentence() words. */
@@ -121,15 +132,35 @@ interface Counted {
   requests: number;
 }
 
-function sentence(input: TrafficShareInput, result: Counted, low: boolean): string {
+/** `The canary received 14.7% of 613 requests at weight 10%`, with what mirroring expects. */
+function headOf(input: TrafficShareInput, result: Counted): string {
   const received = `the canary received ${fmt(result.observedPercent)} of ${result.requests} requests at weight ${input.configuredWeight}%`;
   const mirrored = input.mirrorPercent ? ` with ${fmt(input.mirrorPercent)} mirrored` : '';
   const expectation =
     result.expectedPercent !== input.configuredWeight
       ? ` (${fmt(result.expectedPercent)} expected)`
       : '';
-  const range = `99% interval ${fmt(result.interval.low)} to ${fmt(result.interval.high)}`;
-  const head = `${capitalise(received)}${mirrored}${expectation}`;
+  return `${capitalise(received)}${mirrored}${expectation}`;
+}
+
+function rangeOf(result: Counted): string {
+  return `99% interval ${fmt(result.interval.low)} to ${fmt(result.interval.high)}`;
+}
+
+/** More than the weight, and the routes that send the rest. */
+function explainedSentence(input: TrafficShareInput, result: Counted): string {
+  const others = input.otherRoutes ?? [];
+  const sending =
+    others.length === 1 ? `${others[0]} sends its` : `${others.join(', ')} send their`;
+  return (
+    `${headOf(input, result)} (${rangeOf(result)}): more than the weight, because ${sending} ` +
+    `requests to the canary too; the split itself is not measured apart from them.`
+  );
+}
+
+function sentence(input: TrafficShareInput, result: Counted, low: boolean): string {
+  const range = rangeOf(result);
+  const head = headOf(input, result);
   if (result.verdict === 'ok') return `${head}, as configured (${range}).`;
   if (result.verdict === 'low-evidence') {
     return `${head} (${range}): too few requests to verify the split yet.`;

@@ -3,7 +3,7 @@ import { NotFoundError, UserError } from '../errors.ts';
 import { userView } from '../istio/added-routes.ts';
 import { checkCallerRoutes, ownerKey } from '../istio/dependents.ts';
 import { promoteStage } from '../istio/shaped-stage.ts';
-import { promoteSplit, type CanarySides } from '../istio/split.ts';
+import { promoteSplit } from '../istio/split.ts';
 import { findHostTargetRoute } from '../istio/host-canary.ts';
 import { assertNoMirrorToCanary } from '../istio/mirror.ts';
 import { assertHttpRoutes } from '../istio/route-shape.ts';
@@ -23,6 +23,7 @@ import type { RolloutDeps } from './deps.ts';
 import { unpinDependents } from './restore.ts';
 import {
   baseReport,
+  canarySides,
   noRolloutReport,
   readVirtualService,
   reportForeignKeys,
@@ -241,7 +242,7 @@ function promoteEdit(
   target: Target,
 ): { vs: VirtualService; dependents: DependentRef[] } | undefined {
   if (readState(current)) return promoteStage(current, stateInputs(settings));
-  const sides = sidesOf(settings, target);
+  const sides = canarySides(sidePair(settings, undefined), target);
   const { view, toReal } = userView(current, []);
   const found =
     sides.kind === 'hosts'
@@ -263,25 +264,6 @@ function followsSchema(vs: VirtualService): boolean {
   } catch {
     return false;
   }
-}
-
-function sidesOf(settings: Settings, target: Target): CanarySides {
-  const pair = sidePair(settings, undefined);
-  if (pair.kind === 'hosts') {
-    return {
-      kind: 'hosts',
-      stableHost: target.host,
-      canaryHost: pair.canary,
-      namespace: target.namespace,
-    };
-  }
-  return {
-    kind: 'subsets',
-    host: target.host,
-    stableSubset: pair.stable,
-    canarySubset: pair.canary,
-    namespace: target.namespace,
-  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Settings } from '../config/settings.ts';
 import { NotFoundError, UserError } from '../errors.ts';
-import { canaryPercentOf } from '../istio/split.ts';
+import { canaryPercentOf, type CanarySides } from '../istio/split.ts';
 import { foreignKeys, STATE_PREFIX, type RolloutState } from '../istio/state/format.ts';
 import { quote } from '../istio/state/mismatch.ts';
 import type { StateInputs } from '../istio/state/verify.ts';
@@ -37,6 +37,25 @@ export function sidePair(settings: Settings, state: RolloutState | undefined): S
     return { kind: 'hosts', stable: settings.stableHost, canary: settings.canaryHost };
   }
   return { kind: 'subsets', stable: settings.stableSubset!, canary: settings.canarySubset! };
+}
+
+/** The pair as the edits take it: the subsets of the target's host, or the two hosts. */
+export function canarySides(pair: SidePair, target: Target): CanarySides {
+  if (pair.kind === 'hosts') {
+    return {
+      kind: 'hosts',
+      stableHost: target.host,
+      canaryHost: pair.canary,
+      namespace: target.namespace,
+    };
+  }
+  return {
+    kind: 'subsets',
+    host: target.host,
+    stableSubset: pair.stable,
+    canarySubset: pair.canary,
+    namespace: target.namespace,
+  };
 }
 
 /** The canary's current share of `route`, for subsets or hosts. */

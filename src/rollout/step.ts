@@ -9,7 +9,8 @@ import type { RolloutDeps } from './deps.ts';
 import { stageEdit, writeStage, type StagePlan } from './group.ts';
 import { restoreRoutes } from './restore.ts';
 import { preflightStage } from './step-preflight.ts';
-import { baseReport } from './stage.ts';
+import { baseReport, canarySides } from './stage.ts';
+import { userRoutesToCanary } from './traffic.ts';
 import { untilAborted, watchWeight, type WatchPlan, type WatchResult } from './watch.ts';
 
 /**
@@ -182,7 +183,17 @@ async function preflight(
       names: { canary: plan.pair.canary, stable: plan.pair.stable },
       traffic: {
         mirrorPercent: settings.mirrorPercent,
-        testers: settings.canaryMatch !== undefined,
+        otherRoutes: [
+          ...(settings.canaryMatch !== undefined ? ['the tester route of canary-match'] : []),
+          ...plan.targets.flatMap((t) =>
+            userRoutesToCanary(
+              t.vs,
+              t.routeIndex,
+              t.state?.addedRoutes ?? [],
+              canarySides(plan.pair, t),
+            ),
+          ),
+        ],
       },
     },
   };

@@ -3,7 +3,11 @@
  * promises? The counts are the check windows' (what the destination sidecars reported), without
  * the first window after a weight change, which can still hold traffic from before it.
  */
+import { mirrorDestinations } from '../istio/mirror.ts';
+import { routeLabel } from '../istio/route.ts';
+import { reachesCanary, type CanarySides } from '../istio/split.ts';
 import { verifyTrafficShare, type TrafficShareResult } from '../istio/traffic-check.ts';
+import type { VirtualService } from '../istio/types.ts';
 import type { CheckResult } from '../metrics/types.ts';
 
 /** What besides the weight sends requests to the canary. */
@@ -11,10 +15,35 @@ export interface TrafficExpectation {
   /** Percent of the route's requests mirrored to the canary (`mirror-percent`). */
   mirrorPercent?: number;
   /**
-   * A tester route sends its requests to the canary on top of the weight; the metrics cannot
-   * tell them apart, so only a share below the expected one can be judged a mismatch.
+   * Routes besides the shifted one that send requests to the canary, as the report names them:
+   * the tester route of `canary-match`, or the user's own routes to the canary (a header route
+   * for testers, a route to the host without a subset, whose pods include the canary's). The
+   * metrics cannot tell their requests from the weighted split's, so with any of them only a
+   * share below the expected one can be judged a mismatch. Empty when there are none.
    */
-  testers: boolean;
+  otherRoutes: readonly string[];
+}
+
+/**
+ * The user's own http routes of `vs`, other than the one at `shifted` and the ones a rollout
+ * inserted (`inserted`, by name), whose destinations or mirror can reach the canary's pods.
+ */
+export function userRoutesToCanary(
+  vs: VirtualService,
+  shifted: number,
+  inserted: readonly string[],
+  sides: CanarySides,
+): string[] {
+  const http = vs.spec.http ?? [];
+  return http.flatMap((route, index) => {
+    if (index === shifted || (route.name !== undefined && inserted.includes(route.name))) return [];
+    const destinations = [
+      ...(route.route ?? []).map((d) => d.destination),
+      ...mirrorDestinations(route),
+    ];
+    const reaches = destinations.some((destination) => reachesCanary(destination, sides));
+    return reaches ? [`route ${routeLabel(route, index)} of ${vs.metadata.name}`] : [];
+  });
 }
 
 /** Windows a mismatch must hold in, after the warm-up, before it ends a watch early. */
@@ -52,27 +81,20 @@ export function clearMismatch(
   return total.verdict === 'mismatch' ? total : undefined;
 }
 
-/** verifyTrafficShare, with a tester route's extra canary requests accounted for. */
+/** verifyTrafficShare, with the other routes' extra canary requests accounted for. */
 export function judgeShare(
   weight: number,
   canaryRequests: number,
   stableRequests: number,
   expectation: TrafficExpectation,
 ): TrafficShareResult {
-  const result = verifyTrafficShare({
+  return verifyTrafficShare({
     configuredWeight: weight,
     canaryRequests,
     stableRequests,
     mirrorPercent: expectation.mirrorPercent,
+    otherRoutes: expectation.otherRoutes,
   });
-  const above =
-    result.observedPercent !== undefined && result.observedPercent > result.expectedPercent;
-  if (!expectation.testers || result.verdict !== 'mismatch' || !above) return result;
-  return {
-    ...result,
-    verdict: 'ok',
-    sentence: `${result.sentence.replace(/ \(99% interval.*$/, '')}: more than the weight, as expected with the tester route sending its requests to the canary too.`,
-  };
 }
 
 /** The report's words for a failed verification: what was seen and the likely cause. */

@@ -2,8 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseNameList, parseSettings } from '../../src/config/settings.ts';
 import { UserError } from '../../src/errors.ts';
+import type { VirtualService } from '../../src/istio/types.ts';
 import type { CheckResult } from '../../src/metrics/types.ts';
-import { clearMismatch, judgeShare, verifyWatchShare } from '../../src/rollout/traffic.ts';
+import {
+  clearMismatch,
+  judgeShare,
+  userRoutesToCanary,
+  verifyWatchShare,
+} from '../../src/rollout/traffic.ts';
 
 const STEP = {
   'virtual-service': 'backend',
@@ -94,7 +100,7 @@ function check(canary: number, stable: number): CheckResult {
 }
 
 describe('traffic verification over a watch', () => {
-  const none = { testers: false };
+  const none = { otherRoutes: [] };
 
   test('leaves out the first window, which can hold traffic from before the change', () => {
     const share = verifyWatchShare([check(0, 1000), check(100, 900), check(100, 900)], 10, none);
@@ -109,15 +115,77 @@ describe('traffic verification over a watch', () => {
   });
 
   test('with a tester route, more than the weight is expected; less is still a mismatch', () => {
-    const more = judgeShare(10, 300, 700, { testers: true });
+    const testers = { otherRoutes: ['the tester route of canary-match'] };
+    const more = judgeShare(10, 300, 700, testers);
     assert.equal(more.verdict, 'ok');
-    assert.match(more.sentence, /as expected with the tester route/);
+    assert.match(
+      more.sentence,
+      /more than the weight, because the tester route of canary-match sends its requests/,
+    );
     assert.equal(judgeShare(10, 300, 700, none).verdict, 'mismatch');
-    assert.equal(judgeShare(30, 10, 990, { testers: true }).verdict, 'mismatch');
+    assert.equal(judgeShare(30, 10, 990, testers).verdict, 'mismatch');
+  });
+
+  test("the user's own routes to the canary are named, and only too little traffic fails", () => {
+    const own = { otherRoutes: ['route "testers" of backend', 'route http[2] of backend'] };
+    const more = judgeShare(10, 160, 840, own);
+    assert.equal(more.verdict, 'ok');
+    assert.match(
+      more.sentence,
+      /because route "testers" of backend, route http\[2\] of backend send their requests/,
+    );
+    assert.equal(judgeShare(10, 160, 840, none).verdict, 'mismatch');
+    assert.equal(judgeShare(30, 10, 990, own).verdict, 'mismatch');
+  });
+
+  test('finds the routes besides the shifted one that reach the canary', () => {
+    const sides = {
+      kind: 'subsets',
+      host: 'backend',
+      stableSubset: 'v1',
+      canarySubset: 'v2',
+      namespace: 'shop',
+    } as const;
+    const vs: VirtualService = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'backend', namespace: 'shop' },
+      spec: {
+        hosts: ['backend'],
+        http: [
+          {
+            name: 'testers',
+            match: [{ headers: { x: { exact: 'y' } } }],
+            route: [{ destination: { host: 'backend', subset: 'v2' } }],
+          },
+          {
+            name: 'primary-canary-testers',
+            route: [{ destination: { host: 'backend', subset: 'v2' } }],
+          },
+          {
+            name: 'shadow',
+            route: [{ destination: { host: 'other' } }],
+            mirror: { host: 'backend.shop.svc.cluster.local', subset: 'v2' },
+          },
+          { route: [{ destination: { host: 'backend' } }] },
+          { name: 'stable-only', route: [{ destination: { host: 'backend', subset: 'v1' } }] },
+          { name: 'primary', route: [{ destination: { host: 'backend', subset: 'v1' } }] },
+        ],
+      },
+    };
+    assert.deepEqual(userRoutesToCanary(vs, 5, ['primary-canary-testers'], sides), [
+      'route "testers" of backend',
+      'route "shadow" of backend',
+      'route http[3] of backend',
+    ]);
+    assert.deepEqual(
+      userRoutesToCanary(vs, 0, ['primary-canary-testers'], { ...sides, canarySubset: 'v3' }),
+      ['route http[3] of backend'],
+    );
   });
 
   test('mirrored copies count on top of live requests', () => {
-    const share = judgeShare(0, 500, 1000, { testers: false, mirrorPercent: 50 });
+    const share = judgeShare(0, 500, 1000, { otherRoutes: [], mirrorPercent: 50 });
     assert.equal(Math.round(share.expectedPercent * 10) / 10, 33.3);
     assert.equal(share.verdict, 'ok');
   });
