@@ -137,7 +137,7 @@ describe(
       console.log(
         `gitlab-ci-local pipeline held at the first gate (one 4s stage): ${run.elapsedMs} ms`,
       );
-      assert.match(run.output, /PASS\s+canary-10/);
+      assert.match(run.output, jobSummary('PASS', 'canary-10'), run.output);
       assert.doesNotMatch(run.output, /canary-50 starting/);
       assert.doesNotMatch(run.output, /canary-promote starting/);
       assert.deepEqual(weights(primary()), { v1: 90, v2: 10 });
@@ -163,7 +163,7 @@ describe(
         `gitlab-ci-local faulty pipeline (rolled back in the 10% stage): ${run.elapsedMs} ms`,
       );
       assert.notEqual(run.code, 0, run.output);
-      assert.match(run.output, /FAIL\s+canary-10/);
+      assert.match(run.output, jobSummary('FAIL', 'canary-10'), run.output);
       assert.doesNotMatch(run.output, /canary-50 starting/, 'later stages do not run');
       assert.doesNotMatch(run.output, /canary-promote starting/, 'later stages do not run');
       assertRestored(vs());
@@ -222,5 +222,13 @@ describe('examples/gitlab/.gitlab-ci.yml', () => {
 
 function assertPipelinePassed(run: PipelineRun, jobs: string[]): void {
   assert.equal(run.code, 0, run.output);
-  for (const job of jobs) assert.match(run.output, new RegExp(`PASS\\s+${job}\\b`), run.output);
+  for (const job of jobs) assert.match(run.output, jobSummary('PASS', job), run.output);
+}
+
+/**
+ * gitlab-ci-local's summary line for a job (` PASS  [ 1.2 s] canary-10`), on a line of its own:
+ * a check line of the job's log that reads PASS or FAIL must not stand in for it.
+ */
+function jobSummary(status: 'PASS' | 'FAIL', job: string): RegExp {
+  return new RegExp(`^[ \\t]*${status}[ \\t]+(?:\\[[^\\]\\n]*\\][ \\t]+)?${job}[ \\t]*$`, 'm');
 }
