@@ -1,116 +1,77 @@
 /**
- * The benchmark of ANALYSIS.md "Measuring it": seeded simulated traffic, every method on the same
- * runs, one table per scenario. `node bench/run.ts [--runs-null N] [--runs-alt N] [--seed N]`.
- * Prints the tables; writes bench/out/results.json and bench/out/results.md.
+ * The benchmark: seeded simulated traffic read through a modelled Prometheus, every method on the
+ * same runs, one table per scenario, the e-process candidates, and the simulation goals.
+ * `node bench/run.ts [--runs-null N] [--runs-alt N] [--seed N] [--interval-s S] [--poll-s S]
+ * [--query-s S] [--restore-s S] [--only id,id]`. Prints Markdown; writes bench/out/results.json
+ * and bench/out/results.md. The method is described in docs/analysis.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { seededRandom } from '../src/analysis/random.ts';
-import { allMethods } from './methods.ts';
-import type { RunResult } from './methods.ts';
-import { goals, goalsMarkdown, scenarioTable } from './report.ts';
-import type { ScenarioResult } from './report.ts';
-import { simulateRun } from './simulate.ts';
-import type { Scenario } from './simulate.ts';
-import { excessErrors, summarise } from './summary.ts';
+import { FACTORS, SCENARIOS, runScenario } from './benchmark.ts';
+import type { BenchConfig, ScenarioResult } from './benchmark.ts';
+import { allMethods, scrapeFollowerDelay, checkerDelay } from './methods.ts';
+import { OURS, candidatesTable, goals, goalsMarkdown, scenarioTable } from './report.ts';
 
-const TEN_MIN = 600;
-const slow = { slowP90: 0.1, slowP99: 0.01 };
-
-/** The scenarios of ANALYSIS.md; every watch is 10 minutes per stage. */
-export const SCENARIOS: Scenario[] = [
-  {
-    id: 'baseline',
-    title: 'Baseline: 100 rps, canary 10%, stable 0.5% errors, 10 min',
-    rps: 100,
-    stages: [{ weight: 0.1, durationS: TEN_MIN }],
-    stableErrorRate: 0.005,
-    ...slow,
-  },
-  {
-    id: 'low-traffic',
-    title: 'Low traffic: 10 rps, canary 5%, stable 0.5% errors, 10 min',
-    rps: 10,
-    stages: [{ weight: 0.05, durationS: TEN_MIN }],
-    stableErrorRate: 0.005,
-    ...slow,
-  },
-  {
-    id: 'degraded',
-    title:
-      'Degraded environment: 100 rps, canary 10%, stable 1.5% errors (below the 99% SLO), 10 min',
-    rps: 100,
-    stages: [{ weight: 0.1, durationS: TEN_MIN }],
-    stableErrorRate: 0.015,
-    ...slow,
-  },
-  {
-    id: 'staging',
-    title:
-      'Tutorial staging: 100 rps, canary 10% for 10 min then 50% for 10 min, stable 0.5% errors',
-    rps: 100,
-    stages: [
-      { weight: 0.1, durationS: TEN_MIN },
-      { weight: 0.5, durationS: TEN_MIN },
-    ],
-    stableErrorRate: 0.005,
-    ...slow,
-  },
-];
-
-export const FACTORS = [1, 1.5, 2, 5, 10];
-
-function runScenario(s: Scenario, runsNull: number, runsAlt: number, seed: number): ScenarioResult {
-  const methods = allMethods();
-  const rows = FACTORS.flatMap((k, ki) => {
-    const rng = seededRandom(seed * 1_000_003 + SCENARIOS.indexOf(s) * 101 + ki);
-    const runs = k === 1 ? runsNull : runsAlt;
-    const results = methods.map(() => [] as RunResult[]);
-    const excess = methods.map(() => [] as number[]);
-    for (let run = 0; run < runs; run++) {
-      const ticks = simulateRun(rng, s, k);
-      methods.forEach((m, i) => {
-        const r = m.run(ticks, s);
-        results[i].push(r);
-        excess[i].push(excessErrors(ticks, r.servedTicks, s));
-      });
-    }
-    return methods.map((m, i) => summarise(m, k, results[i], excess[i]));
-  });
-  return { id: s.id, title: s.title, rows };
+function positive(name: string, value: string | undefined, integer: boolean): number {
+  const n = Number(value);
+  if (!(n >= 0) || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    throw new Error(`--${name} must be a ${integer ? 'whole ' : ''}number >= 0; got "${value}"`);
+  }
+  return n;
 }
 
 function main(): void {
   const { values } = parseArgs({
     options: {
-      'runs-null': { type: 'string', default: '4000' },
+      'runs-null': { type: 'string', default: '3000' },
       'runs-alt': { type: 'string', default: '1000' },
       seed: { type: 'string', default: '1' },
+      'interval-s': { type: 'string', default: '30' },
+      'poll-s': { type: 'string', default: '1' },
+      'query-s': { type: 'string', default: '0.05' },
+      'restore-s': { type: 'string', default: '0.1' },
+      only: { type: 'string' },
     },
   });
-  const runsNull = Number(values['runs-null']);
-  const runsAlt = Number(values['runs-alt']);
-  const seed = Number(values.seed);
+  const config: BenchConfig = {
+    runsNull: positive('runs-null', values['runs-null'], true),
+    runsAlt: positive('runs-alt', values['runs-alt'], true),
+    seed: positive('seed', values.seed, true),
+    intervalS: positive('interval-s', values['interval-s'], true),
+    timing: {
+      pollS: positive('poll-s', values['poll-s'], false),
+      queryS: positive('query-s', values['query-s'], false),
+      restoreS: positive('restore-s', values['restore-s'], false),
+    },
+  };
+  const only = values.only?.split(',');
+  const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id));
   const started = performance.now();
   const results: ScenarioResult[] = [];
-  for (const s of SCENARIOS) {
+  scenarios.forEach((s) => {
     const t0 = performance.now();
-    results.push(runScenario(s, runsNull, runsAlt, seed));
+    results.push(runScenario(s, SCENARIOS.indexOf(s), config));
     console.error(`${s.id}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  }
+  });
   const seconds = (performance.now() - started) / 1000;
-  const oursId = 'sequential-15s';
-  const oursLabel = allMethods().find((m) => m.id === oursId)!.label;
-  const checked = goals(results, oursId);
+  const oursLabel = allMethods(config.intervalS).find((m) => m.id === OURS)!.label;
+  const checked = goals(results);
+  const t = config.timing;
   const md = [
     `## Benchmark: canary analysis methods on simulated traffic`,
     '',
-    `Seed ${seed}; ${runsNull} runs at k = 1, ${runsAlt} at each other k; same traffic for every method. ` +
-      `Run time ${seconds.toFixed(1)} s.`,
+    `Seed ${config.seed}; ${config.runsNull} runs at k = 1, ${config.runsAlt} at each other k; the same ` +
+      `traffic for every method. Times run from the weight change to the restored route: evidence ` +
+      `arrives with the scrapes (each version's pods at a phase of their own); a method following ` +
+      `the scrapes acts ${scrapeFollowerDelay(t).toFixed(2)} s after one lands (half a ${t.pollS} s ` +
+      `poll, a ${t.queryS} s query, a ${t.restoreS} s restore), a scheduled check ` +
+      `${checkerDelay(t).toFixed(2)} s after it runs. The sequential loop's interval is ` +
+      `${config.intervalS} s. Run time ${seconds.toFixed(1)} s.`,
     '',
     ...results.map(scenarioTable),
+    ...results.map((r) => candidatesTable(r, FACTORS)).filter((x) => x !== ''),
     goalsMarkdown(checked, oursLabel),
   ].join('\n');
   console.log(md);
@@ -118,11 +79,7 @@ function main(): void {
   mkdirSync(out, { recursive: true });
   writeFileSync(
     join(out, 'results.json'),
-    JSON.stringify(
-      { seed, runsNull, runsAlt, seconds, scenarios: SCENARIOS, results, goals: checked },
-      null,
-      2,
-    ),
+    JSON.stringify({ config, seconds, scenarios, results, goals: checked }, null, 2),
   );
   writeFileSync(join(out, 'results.md'), md);
 }

@@ -1,6 +1,7 @@
 /** Turns many runs of one method into the numbers of the table. */
 import type { RunResult } from './methods.ts';
-import type { Scenario, Tick } from './simulate.ts';
+import { counterAt } from './simulate.ts';
+import type { Run, Scenario } from './simulate.ts';
 
 /** One row of a scenario's table: one method at one regression factor k. */
 export interface Row {
@@ -16,21 +17,29 @@ export interface Row {
   p90TimeS: number;
   /** Canary errors beyond stable's rate, served before the rollback or the end of the watch. */
   medianExcessErrors: number;
+  /** Canary errors served before the rollback or the end of the watch. */
+  medianCanaryErrors: number;
   /** Sequential only: share of runs that passed without showing the canary no worse. */
   inconclusiveRate?: number;
   /** Sequential only: share of runs that held because the environment was degraded. */
   heldRate?: number;
 }
 
-/** Excess canary errors served: errors over the served ticks minus requests times stable's rate. */
-export function excessErrors(ticks: Tick[], served: number, s: Scenario): number {
-  let errors = 0;
-  let requests = 0;
-  for (let i = 0; i < served; i++) {
-    errors += ticks[i].canary.errors;
-    requests += ticks[i].canary.requests;
-  }
-  return errors - requests * s.stableErrorRate;
+/**
+ * Excess canary errors served until the route was restored (or the watch ended): the canary's
+ * errors minus its requests times stable's error rate.
+ */
+export function excessErrors(run: Run, result: RunResult, s: Scenario): number {
+  return servedErrors(run, result) - servedRequests(run, result) * s.stableErrorRate;
+}
+
+/** Canary errors served until the route was restored (or the watch ended). */
+export function servedErrors(run: Run, result: RunResult): number {
+  return counterAt(run.canary.errors, result.rollbackS ?? run.durationS);
+}
+
+function servedRequests(run: Run, result: RunResult): number {
+  return counterAt(run.canary.requests, result.rollbackS ?? run.durationS);
 }
 
 /** Wilson score interval at 95% for `hits` of `n`. */
@@ -58,6 +67,7 @@ export function summarise(
   k: number,
   results: RunResult[],
   excess: number[],
+  served: number[],
 ): Row {
   const rolled = results.filter((r) => r.rollbackS !== undefined).length;
   const times = results.map((r) => r.rollbackS ?? Infinity);
@@ -71,6 +81,7 @@ export function summarise(
     medianTimeS: quantile(times, 0.5),
     p90TimeS: quantile(times, 0.9),
     medianExcessErrors: quantile(excess, 0.5),
+    medianCanaryErrors: quantile(served, 0.5),
   };
   if (results.some((r) => r.outcome !== undefined || r.held !== undefined)) {
     const unsure = results.filter(

@@ -1,21 +1,24 @@
 /**
- * The canary-vs-stable judge: one pure `observe` per check window, one `conclude` at the end of the
- * watch. The watch loop owns I/O and time; the judge owns the statistics and the words for them.
+ * The canary-vs-stable judge. Two ways to feed it:
+ * - at Prometheus's resolution: `add` for every new scrape (cheap, returns the decision at once),
+ *   `report` once per log line (evidence, bounds and the sentence over everything so far), and
+ *   `conclude` at the end of the watch. Every window is judged, including the one that straddles a
+ *   weight change: the tests condition on each window's observed canary share.
+ * - one window per check: `observe`, which ignores the first window after a weight change as
+ *   warm-up (the way the watch loop has fed it so far), then reports.
+ * The watch loop owns I/O and time; the judge owns the statistics and the words for them.
  */
-import {
-  anytimePValue,
-  createRatioEProcess,
-  createSloEProcess,
-  logMeanExp,
-  ratioBounds,
-  rejects,
-  updateRatio,
-  updateSlo,
-} from './eprocess.ts';
-import type { RatioBounds, RatioEProcess, SloEProcess } from './eprocess.ts';
+import { combinedLogE, reasonFor } from './combine.ts';
+import type { Part } from './combine.ts';
+import { DEFAULT_PRIOR, anytimePValue, logMeanExp, rejects } from './mixture.ts';
+import type { Prior } from './mixture.ts';
+import { closeInterval, createRatioEProcess, ratioBounds, updateRatio } from './ratio.ts';
+import type { RatioBounds, RatioEProcess, RatioWindow } from './ratio.ts';
+import { createSloEProcess, updateSlo } from './slo.ts';
+import type { SloEProcess } from './slo.ts';
 import { concludeSentence, observeSentence } from './sentence.ts';
 
-/** Counts of one version in one check window (differences of raw counters, never rates). */
+/** Counts of one version in one window (differences of raw counters, never rates). */
 export interface VersionWindow {
   requests: number;
   /** 5xx responses. */
@@ -24,17 +27,28 @@ export interface VersionWindow {
   slow: Record<string, number>;
 }
 
-/** One check window; windows never straddle a weight change. */
+/**
+ * The counts between two readings of the counters: one scrape or several. The two versions' counts
+ * may end at different scrapes; a window in which one version has no requests waits for the next.
+ */
+export interface EvidenceWindow {
+  canary: VersionWindow;
+  stable: VersionWindow;
+  /** The weights moved since the previous window: restarts the fast path's count. Still judged. */
+  weightChanged?: boolean;
+}
+
+/** One check window of `observe`. */
 export interface JudgeWindow {
   canary: VersionWindow;
   stable: VersionWindow;
-  /** The first window after the weights moved: used only by the catastrophic fast path (warm-up). */
+  /** The first window after the weights moved: `observe` uses it only for the fast path. */
   firstAfterWeightChange: boolean;
 }
 
 /** Settings of the judge, read once from the step's inputs. */
 export interface JudgeOptions {
-  /** Overall false-rollback budget; split between the error, latency and SLO tests. Default 0.01. */
+  /** Overall false-rollback budget; shared by the error, latency and SLO tests. Default 0.01. */
   alpha?: number;
   /** Tolerated canary/stable error-rate ratio (the null r0). Default 1. */
   maxErrorRatio?: number;
@@ -49,8 +63,10 @@ export interface JudgeOptions {
   /** Names in sentences. Default "canary" and "stable". */
   canaryName?: string;
   stableName?: string;
-  /** Compute the confidence bounds at every window (default) or only in `conclude` (cheaper). */
+  /** Compute the confidence bounds at every report (default) or only in `conclude` (cheaper). */
   boundsEveryWindow?: boolean;
+  /** Alternatives of the mixtures and their weights. Default DEFAULT_PRIOR. */
+  prior?: Prior;
 }
 
 /** Options with every default applied. */
@@ -67,6 +83,7 @@ export interface ResolvedJudgeOptions {
   canaryName: string;
   stableName: string;
   boundsEveryWindow: boolean;
+  prior: Prior;
 }
 
 /** Running totals of one version over the windows that count. */
@@ -80,11 +97,14 @@ export interface JudgeState {
   readonly error: RatioEProcess;
   /** One e-process per latency boundary, in the order of `latencyBoundariesMs`. */
   readonly latency: readonly RatioEProcess[];
-  /** Largest log of the averaged latency e-process so far. */
+  /** Log of the latency e-processes' average now, and the largest so far. */
+  readonly latencyLogE: number;
   readonly latencyMaxLogE: number;
   readonly sloCanary: SloEProcess;
   readonly sloStable: SloEProcess;
-  /** Totals over the windows that count (warm-up windows excluded). */
+  /** Largest log of the rollback rule's combined e-value so far. */
+  readonly combinedMaxLogE: number;
+  /** Totals over the windows that count (warm-up windows of `observe` excluded). */
   readonly canary: Totals;
   readonly stable: Totals;
   /** Canary totals since the last weight change, warm-up included (for the fast path). */
@@ -111,6 +131,9 @@ export interface Evidence {
   /** SLO e-value of the canary now and its anytime p-value. */
   eSlo: number;
   pSlo: number;
+  /** The rollback rule's combined e-value now and its anytime p-value. */
+  eCombined: number;
+  pCombined: number;
   /** Observed canary/stable error-rate ratio; undefined while stable has no errors. */
   ratioEstimate?: number;
   /** Confidence bounds on the ratio (level 1 - 2*alphaError); 0 and Infinity when unbounded. */
@@ -125,10 +148,14 @@ export interface Evidence {
   reason?: RollbackReason;
 }
 
-/** What `observe` returns. */
-export interface Observation {
+/** The judge's state after a window, and what it decided. */
+export interface Step {
   state: JudgeState;
   decision: Decision;
+}
+
+/** What `observe` and `report` return. */
+export interface Observation extends Step {
   evidence: Evidence;
   sentence: string;
 }
@@ -140,12 +167,19 @@ export interface Conclusion {
   outcome: Outcome;
   evidence: Evidence;
   sentence: string;
+  /** The state with the last interval closed: continue from it if the job goes on. */
+  state: JudgeState;
 }
 
 /** The judge: pure functions closed over resolved options. */
 export interface Judge {
   readonly options: ResolvedJudgeOptions;
   initial(): JudgeState;
+  /** Adds one scrape's counts (or a few scrapes'); every window is judged. */
+  add(state: JudgeState, window: EvidenceWindow): Step;
+  /** Closes the interval since the last report: evidence, bounds and the sentence so far. */
+  report(state: JudgeState): Observation;
+  /** One check window: the first after a weight change is warm-up; then a report. */
   observe(state: JudgeState, window: JudgeWindow): Observation;
   conclude(state: JudgeState): Conclusion;
 }
@@ -159,15 +193,17 @@ export function createJudge(opts: JudgeOptions): Judge {
   return {
     options,
     initial: () => initialState(options),
+    add: (state, window) => add(options, state, window),
+    report: (state) => report(options, state, false),
     observe: (state, window) => observe(options, state, window),
     conclude: (state) => conclude(options, state),
   };
 }
 
 /**
- * Applies defaults and splits alpha: half to the error ratio, a quarter each to latency and the SLO;
- * a test that is off gives its share to the error ratio. By the union bound the chance that any test
- * rolls back a canary that is no worse stays below alpha.
+ * Applies defaults and shares alpha: half to the error ratio, a quarter each to latency and the
+ * SLO; a test that is off gives its share to the error ratio. The shares weight the average of
+ * the tests' e-values that decides a rollback (see combine.ts).
  */
 export function resolveOptions(opts: JudgeOptions): ResolvedJudgeOptions {
   const alpha = opts.alpha ?? 0.01;
@@ -195,44 +231,73 @@ export function resolveOptions(opts: JudgeOptions): ResolvedJudgeOptions {
     canaryName: opts.canaryName ?? 'canary',
     stableName: opts.stableName ?? 'stable',
     boundsEveryWindow: opts.boundsEveryWindow ?? true,
+    prior: opts.prior ?? DEFAULT_PRIOR,
   };
 }
 
 function initialState(o: ResolvedJudgeOptions): JudgeState {
   const pSlo = 1 - o.minSuccessRate / 100;
   return {
-    error: createRatioEProcess(o.maxErrorRatio),
-    latency: o.latencyBoundariesMs.map(() => createRatioEProcess(1)),
+    error: createRatioEProcess(o.maxErrorRatio, o.prior),
+    latency: o.latencyBoundariesMs.map(() => createRatioEProcess(1, o.prior)),
+    latencyLogE: 0,
     latencyMaxLogE: 0,
-    sloCanary: createSloEProcess(pSlo),
-    sloStable: createSloEProcess(pSlo),
-    canary: { requests: 0, errors: 0 },
-    stable: { requests: 0, errors: 0 },
-    canarySinceChange: { requests: 0, errors: 0 },
+    sloCanary: createSloEProcess(pSlo, o.prior),
+    sloStable: createSloEProcess(pSlo, o.prior),
+    combinedMaxLogE: 0,
+    canary: zero(),
+    stable: zero(),
+    canarySinceChange: zero(),
     windowsSeen: 0,
     windowsIgnored: 0,
     bounds: { lower: 0, upper: Infinity },
   };
 }
 
-function observe(o: ResolvedJudgeOptions, prev: JudgeState, w: JudgeWindow): Observation {
+function add(o: ResolvedJudgeOptions, prev: JudgeState, w: EvidenceWindow): Step {
   assertWindow(w);
-  const sinceChange = add(w.firstAfterWeightChange ? zero() : prev.canarySinceChange, w.canary);
-  let state: JudgeState = {
-    ...prev,
-    canarySinceChange: sinceChange,
-    windowsSeen: prev.windowsSeen + 1,
-  };
-  if (w.firstAfterWeightChange) state = { ...state, windowsIgnored: state.windowsIgnored + 1 };
-  else state = accumulate(o, state, w);
-  const reason = prev.rollback ?? rollbackReason(o, state, w);
-  if (reason) state = { ...state, rollback: reason };
-  const evidence = evidenceOf(o, state, w.firstAfterWeightChange);
-  const decision = decide(o, state);
-  return { state, decision, evidence, sentence: observeSentence(o, decision, evidence, state) };
+  const sinceChange = addTotals(w.weightChanged ? zero() : prev.canarySinceChange, w.canary);
+  let state = accumulate(o, { ...prev, canarySinceChange: sinceChange }, w);
+  state = latchRollback(o, state, prev.rollback, w.canary);
+  return { state, decision: decide(o, state) };
 }
 
-function accumulate(o: ResolvedJudgeOptions, s: JudgeState, w: JudgeWindow): JudgeState {
+function observe(o: ResolvedJudgeOptions, prev: JudgeState, w: JudgeWindow): Observation {
+  assertWindow(w);
+  if (!w.firstAfterWeightChange) {
+    const { state } = add(o, prev, { canary: w.canary, stable: w.stable });
+    return report(o, state, false);
+  }
+  const warm: JudgeState = {
+    ...prev,
+    canarySinceChange: addTotals(zero(), w.canary),
+    windowsSeen: prev.windowsSeen + 1,
+    windowsIgnored: prev.windowsIgnored + 1,
+  };
+  return report(o, latchRollback(o, warm, prev.rollback, w.canary), true);
+}
+
+/**
+ * Decides once: the fast path (this window, or everything since the weights moved, below 50%
+ * success over 20 or more requests), then the combined e-value; a decision taken stays.
+ */
+function latchRollback(
+  o: ResolvedJudgeOptions,
+  s: JudgeState,
+  earlier: RollbackReason | undefined,
+  window: Totals,
+): JudgeState {
+  if (earlier) return { ...s, rollback: earlier };
+  if (catastrophic(window) || catastrophic(s.canarySinceChange)) {
+    return { ...s, rollback: 'catastrophic' };
+  }
+  if (s.combinedMaxLogE >= -Math.log(o.alpha)) {
+    return { ...s, rollback: reasonFor(o.alpha, parts(o, s)) ?? 'error-ratio' };
+  }
+  return s;
+}
+
+function accumulate(o: ResolvedJudgeOptions, s: JudgeState, w: EvidenceWindow): JudgeState {
   const error = updateRatio(s.error, {
     canaryRequests: w.canary.requests,
     stableRequests: w.stable.requests,
@@ -240,46 +305,66 @@ function accumulate(o: ResolvedJudgeOptions, s: JudgeState, w: JudgeWindow): Jud
     stableEvents: w.stable.errors,
   });
   const latency = s.latency.map((process, i) => {
-    const key = String(o.latencyBoundariesMs[i]);
-    const slowC = w.canary.slow[key];
-    const slowS = w.stable.slow[key];
-    // A boundary missing from either side says nothing this window: factor 1.
-    if (slowC === undefined || slowS === undefined) return process;
-    return updateRatio(process, {
-      canaryRequests: w.canary.requests,
-      stableRequests: w.stable.requests,
-      canaryEvents: slowC,
-      stableEvents: slowS,
-    });
+    const slow = slowWindow(w, String(o.latencyBoundariesMs[i]));
+    return slow ? updateRatio(process, slow) : process;
   });
-  const latencyLogE = logMeanExp(latency.map((p) => p.logE));
-  const bounds = o.boundsEveryWindow
-    ? intersect(s.bounds, ratioBounds(error.windows, o.alphaError))
-    : s.bounds;
-  return {
-    ...s,
+  const latencyLogE = latency.length > 0 ? logMeanExp(latency.map((p) => p.logE)) : 0;
+  const tests: Tests = {
     error,
     latency,
-    latencyMaxLogE: latency.length > 0 ? Math.max(s.latencyMaxLogE, latencyLogE) : 0,
+    latencyLogE,
     sloCanary: updateSlo(s.sloCanary, w.canary.requests, w.canary.errors),
     sloStable: updateSlo(s.sloStable, w.stable.requests, w.stable.errors),
-    canary: add(s.canary, w.canary),
-    stable: add(s.stable, w.stable),
-    bounds,
+    stable: addTotals(s.stable, w.stable),
+  };
+  return {
+    ...s,
+    ...tests,
+    latencyMaxLogE: Math.max(s.latencyMaxLogE, latencyLogE),
+    combinedMaxLogE: Math.max(s.combinedMaxLogE, combinedLogE(o.alpha, parts(o, tests))),
+    canary: addTotals(s.canary, w.canary),
+    windowsSeen: s.windowsSeen + 1,
   };
 }
 
-function rollbackReason(
-  o: ResolvedJudgeOptions,
-  s: JudgeState,
-  w: JudgeWindow,
-): RollbackReason | undefined {
-  if (catastrophic(w.canary) || catastrophic(s.canarySinceChange)) return 'catastrophic';
-  if (rejects(s.error, o.alphaError)) return 'error-ratio';
-  if (o.alphaLatency > 0 && rejects({ maxLogE: s.latencyMaxLogE }, o.alphaLatency))
-    return 'latency';
-  if (o.alphaSlo > 0 && rejects(s.sloCanary, o.alphaSlo) && !stableDegraded(o, s)) return 'slo';
-  return undefined;
+/**
+ * The window of one latency boundary. A version without requests had no slow ones; a version
+ * with requests whose histogram lacks the boundary says nothing this window (no window at all).
+ */
+function slowWindow(w: EvidenceWindow, key: string): RatioWindow | undefined {
+  const slowC = w.canary.requests === 0 ? 0 : w.canary.slow[key];
+  const slowS = w.stable.requests === 0 ? 0 : w.stable.slow[key];
+  if (slowC === undefined || slowS === undefined) return undefined;
+  return {
+    canaryRequests: w.canary.requests,
+    stableRequests: w.stable.requests,
+    canaryEvents: slowC,
+    stableEvents: slowS,
+  };
+}
+
+/** What the rollback rule reads of a state. */
+type Tests = Pick<
+  JudgeState,
+  'error' | 'latency' | 'latencyLogE' | 'sloCanary' | 'sloStable' | 'stable'
+>;
+
+/**
+ * The tests' parts of the rollback rule. The SLO's part counts only while stable meets the SLO:
+ * a canary breaching it alongside stable is an environment problem, held rather than rolled back.
+ * Leaving a part out can only lower the average, so the rule stays valid.
+ */
+function parts(o: ResolvedJudgeOptions, s: Tests): Part<RollbackReason>[] {
+  const out: Part<RollbackReason>[] = [
+    { name: 'error-ratio', share: o.alphaError, logE: s.error.logE },
+  ];
+  if (s.latency.length > 0) {
+    out.push({ name: 'latency', share: o.alphaLatency, logE: s.latencyLogE });
+  }
+  if (o.alphaSlo > 0 && !stableDegraded(o, s)) {
+    out.push({ name: 'slo', share: o.alphaSlo, logE: s.sloCanary.logE });
+  }
+  return out;
 }
 
 function decide(o: ResolvedJudgeOptions, s: JudgeState): Decision {
@@ -288,12 +373,26 @@ function decide(o: ResolvedJudgeOptions, s: JudgeState): Decision {
   return 'continue';
 }
 
+function report(o: ResolvedJudgeOptions, prev: JudgeState, warmUp: boolean): Observation {
+  const error = closeInterval(prev.error);
+  const bounds = o.boundsEveryWindow
+    ? intersect(prev.bounds, ratioBounds(error.intervals, o.alphaError, o.prior))
+    : prev.bounds;
+  const state: JudgeState = { ...prev, error, bounds };
+  const decision = decide(o, state);
+  const evidence = evidenceOf(o, state, warmUp);
+  return { state, decision, evidence, sentence: observeSentence(o, decision, evidence, state) };
+}
+
 /**
  * Stable breaches the SLO too: its own SLO test rejects, or its observed error rate is above the
  * limit. The second, looser condition keeps a canary from being blamed while stable's evidence is
  * still gathering, at the price of holding rather than rolling back a little more often.
  */
-export function stableDegraded(o: ResolvedJudgeOptions, s: JudgeState): boolean {
+export function stableDegraded(
+  o: ResolvedJudgeOptions,
+  s: Pick<JudgeState, 'stable' | 'sloStable'>,
+): boolean {
   if (o.alphaSlo === 0) return false;
   const rate = s.stable.requests > 0 ? s.stable.errors / s.stable.requests : 0;
   return rejects(s.sloStable, o.alphaSlo) || rate > s.sloStable.pSlo;
@@ -307,14 +406,15 @@ function catastrophic(t: Totals): boolean {
 }
 
 function evidenceOf(o: ResolvedJudgeOptions, s: JudgeState, warmUp: boolean): Evidence {
-  const latencyLogE = logMeanExp(s.latency.map((p) => p.logE));
   const evidence: Evidence = {
     eError: Math.exp(s.error.logE),
     pValue: anytimePValue(s.error),
-    eLatency: s.latency.length > 0 ? Math.exp(latencyLogE) : 1,
+    eLatency: Math.exp(s.latencyLogE),
     pLatency: anytimePValue({ maxLogE: s.latencyMaxLogE }),
     eSlo: Math.exp(s.sloCanary.logE),
     pSlo: anytimePValue(s.sloCanary),
+    eCombined: Math.exp(combinedLogE(o.alpha, parts(o, s))),
+    pCombined: anytimePValue({ maxLogE: s.combinedMaxLogE }),
     ratioLower: s.bounds.lower,
     ratioUpper: s.bounds.upper,
     degraded: stableDegraded(o, s),
@@ -329,11 +429,17 @@ function evidenceOf(o: ResolvedJudgeOptions, s: JudgeState, warmUp: boolean): Ev
 }
 
 function conclude(o: ResolvedJudgeOptions, s: JudgeState): Conclusion {
-  const bounds = intersect(s.bounds, ratioBounds(s.error.windows, o.alphaError));
-  const final: JudgeState = { ...s, bounds };
+  const error = closeInterval(s.error);
+  const bounds = intersect(s.bounds, ratioBounds(error.intervals, o.alphaError, o.prior));
+  const final: JudgeState = { ...s, error, bounds };
   const evidence = evidenceOf(o, final, false);
   const outcome = outcomeOf(o, final);
-  return { outcome, evidence, sentence: concludeSentence(o, outcome, evidence, final) };
+  return {
+    outcome,
+    evidence,
+    sentence: concludeSentence(o, outcome, evidence, final),
+    state: final,
+  };
 }
 
 function outcomeOf(o: ResolvedJudgeOptions, s: JudgeState): Outcome {
@@ -356,7 +462,7 @@ function intersect(a: RatioBounds, b: RatioBounds): RatioBounds {
   return { lower: Math.max(a.lower, b.lower), upper: Math.min(a.upper, b.upper) };
 }
 
-function add(t: Totals, v: VersionWindow | Totals): Totals {
+function addTotals(t: Totals, v: VersionWindow | Totals): Totals {
   return { requests: t.requests + v.requests, errors: t.errors + v.errors };
 }
 
@@ -364,15 +470,17 @@ function zero(): Totals {
   return { requests: 0, errors: 0 };
 }
 
-function assertWindow(w: JudgeWindow): void {
-  for (const [name, v] of [
-    ['canary', w.canary],
-    ['stable', w.stable],
-  ] as const) {
-    const counts = [v.requests, v.errors, ...Object.values(v.slow)];
-    const ok = counts.every((c) => Number.isFinite(c) && c >= 0) && v.errors <= v.requests;
-    const slowOk = Object.values(v.slow).every((c) => c <= v.requests);
-    if (!ok || !slowOk)
-      throw new RangeError(`${name} window counts are inconsistent: ${JSON.stringify(v)}`);
-  }
+function assertWindow(w: { canary: VersionWindow; stable: VersionWindow }): void {
+  assertVersion('canary', w.canary);
+  assertVersion('stable', w.stable);
+}
+
+function assertVersion(name: string, v: VersionWindow): void {
+  let ok = isCount(v.requests) && isCount(v.errors) && v.errors <= v.requests;
+  for (const key in v.slow) ok &&= isCount(v.slow[key]) && v.slow[key] <= v.requests;
+  if (!ok) throw new RangeError(`${name} window counts are inconsistent: ${JSON.stringify(v)}`);
+}
+
+function isCount(c: number): boolean {
+  return Number.isFinite(c) && c >= 0;
 }

@@ -2,7 +2,7 @@
  * The judge's numbers in words a person understands, one sentence per check and one at the end:
  * "v2 errors 3.1x v1's (31 of 1000 vs 90 of 9000), p < 0.001: rolled back".
  */
-import type { RatioEProcess } from './eprocess.ts';
+import type { RatioEProcess } from './ratio.ts';
 import type { Decision, Evidence, JudgeState, Outcome, ResolvedJudgeOptions } from './judge.ts';
 
 /** The sentence for one check. */
@@ -54,11 +54,11 @@ function rollbackSentence(o: ResolvedJudgeOptions, e: Evidence, s: JudgeState): 
       return `${c} failed ${t.errors} of ${t.requests} requests since the weights moved: rolled back at once`;
     }
     case 'latency':
-      return `${latencyComparison(o, s)}, ${formatP(e.pLatency)}: rolled back`;
+      return `${latencyComparison(o, s)}, ${formatP(e.pCombined)}: rolled back`;
     case 'slo':
-      return `${c} success ${formatPercent(e.canarySuccessRate ?? 0)}% is below the ${o.minSuccessRate}% minimum while ${o.stableName} is at ${formatPercent(e.stableSuccessRate ?? 100)}%, ${formatP(e.pSlo)}: rolled back`;
+      return `${c} success ${formatPercent(e.canarySuccessRate ?? 0)}% is below the ${o.minSuccessRate}% minimum while ${o.stableName} is at ${formatPercent(e.stableSuccessRate ?? 100)}%, ${formatP(e.pCombined)}: rolled back`;
     default:
-      return `${errorComparison(o, e, s)}, ${formatP(e.pValue)}: rolled back`;
+      return `${errorComparison(o, e, s)}, ${formatP(e.pCombined)}: rolled back`;
   }
 }
 
@@ -88,17 +88,9 @@ function latencyComparison(o: ResolvedJudgeOptions, s: JudgeState): string {
 }
 
 function slowRatio(p: RatioEProcess): number | undefined {
-  let c = 0;
-  let nc = 0;
-  let b = 0;
-  let nb = 0;
-  for (const w of p.windows) {
-    c += w.canaryEvents;
-    nc += w.canaryRequests;
-    b += w.stableEvents;
-    nb += w.stableRequests;
-  }
-  return b === 0 || nc === 0 ? undefined : c / nc / (b / nb);
+  const t = p.totals;
+  if (t.stableEvents === 0 || t.canaryRequests === 0) return undefined;
+  return t.canaryEvents / t.canaryRequests / (t.stableEvents / t.stableRequests);
 }
 
 /** "p < 0.001", "p = 0.004", "p = 0.41", "p = 1". */

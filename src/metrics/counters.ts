@@ -40,7 +40,7 @@ export interface WindowCounts {
 /**
  * Reads the raw counters of both versions: two instant queries (request counts by code, latency
  * buckets). Counters, not `increase()`: differencing them gives whole numbers of requests, which
- * the statistics need (ANALYSIS.md, "Counts, not rates").
+ * the statistics need (docs/analysis.md, "Counts, not rates").
  */
 export async function takeSnapshot(
   prom: PrometheusClient,

@@ -169,7 +169,7 @@ function analysisCells(check: CheckResult): string[] {
 
 /**
  * The sequential judge's conclusion: its sentence first, then each test's evidence, in words and
- * numbers a person can check against the method (ANALYSIS.md).
+ * numbers a person can check against the method (docs/analysis.md).
  */
 function analysisSection(report: StageReport, names: SideNames): string | undefined {
   const a = report.analysis;

@@ -9,7 +9,7 @@ import type { StageReport } from '../../src/report/report.ts';
 import { runAction } from '../helpers/action-runner.ts';
 import { skipWithoutPrometheus } from '../helpers/sandbox.ts';
 
-/** ANALYSIS.md's reference scenario: 100 rps, canary at 10%, stable 0.5% errors, canary 10x. */
+/** The benchmark's baseline (docs/analysis.md): 100 rps, canary at 10%, stable 0.5% errors, canary 10x. */
 const RPS = 100;
 const WEIGHT = 10;
 const LATENCY = { median: 20, p99: 100 };
