@@ -1,10 +1,10 @@
 import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
 import {
   run
-} from "./chunks/chunk-CSOBGGRG.js";
-import "./chunks/chunk-BJRCJVXL.js";
-import "./chunks/chunk-DVVOOAVP.js";
-import "./chunks/chunk-6P75CZHU.js";
+} from "./chunks/chunk-GBSZHBKS.js";
+import "./chunks/chunk-IBIRBD77.js";
+import "./chunks/chunk-XN2KRJ7W.js";
+import "./chunks/chunk-YMV6TW27.js";
 
 // src/github/index.ts
 await run();

@@ -3,44 +3,58 @@ import {
   STATE_FINISHED,
   STATE_RUN_ID,
   STATE_STARTED,
+  actionsLogger,
   createDeps,
   describe,
+  failWith,
   getInput,
   getState,
-  info,
-  warning
-} from "./chunks/chunk-CSOBGGRG.js";
+  runSecrets
+} from "./chunks/chunk-GBSZHBKS.js";
 import {
-  restoreRoutes
-} from "./chunks/chunk-BJRCJVXL.js";
+  checkRestorable,
+  restoreRoutes,
+  stateInputs
+} from "./chunks/chunk-IBIRBD77.js";
 import {
   parseSettings
-} from "./chunks/chunk-DVVOOAVP.js";
-import "./chunks/chunk-6P75CZHU.js";
+} from "./chunks/chunk-XN2KRJ7W.js";
+import {
+  StateMismatchError
+} from "./chunks/chunk-YMV6TW27.js";
 
 // src/github/post.ts
 async function post() {
   if (getState(STATE_STARTED) !== "true" || getState(STATE_FINISHED) === "true") return;
   const runId = getState(STATE_RUN_ID);
+  const secrets = runSecrets();
+  const logger = actionsLogger(secrets);
   try {
     const settings = parseSettings((name) => getInput(name));
     if (settings.command !== "step" || settings.dryRun) return;
-    const deps = createDeps(settings, new AbortController().signal, runId);
+    const signal = new AbortController().signal;
+    const deps = createDeps({ settings, signal, runId, secrets, logger });
     const namespace = settings.namespace ?? deps.cluster.defaultNamespace;
     const names = settings.virtualServices;
-    const restored = await restoreRoutes(deps, namespace, names, runId);
+    const options = { owner: runId, inputs: stateInputs(settings) };
+    await checkRestorable(deps, namespace, names, options);
+    const restored = await restoreRoutes(deps, namespace, names, options);
     const done = names.filter((_, i) => restored[i]);
     if (done.length > 0)
-      warning(
+      logger.warn(
         `The main step did not finish: restored the original route of ${done.map((n) => `${namespace}/${n}`).join(", ")}.`
       );
     else
-      info(
+      logger.info(
         "The main step did not finish, but this run owns no rollout on the VirtualService: nothing to restore."
       );
   } catch (error) {
-    warning(
-      `The post step could not restore the route: ${describe(error)}. Run the rollback command.`
+    if (error instanceof StateMismatchError) {
+      failWith(error, logger, "The post step restored nothing. ");
+      return;
+    }
+    logger.warn(
+      `The post step could not restore the route: ${describe(error, logger)}. Run the rollback command.`
     );
   }
 }

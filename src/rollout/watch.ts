@@ -273,7 +273,7 @@ function withAnalysis(result: WatchResult, loop: LoopState): WatchResult {
   return { ...result, analysis: loop.analysis, conclusion: concludeAnalysis(loop.analysis) };
 }
 
-/** Minimum canary requests for the catastrophic fast path (ANALYSIS.md). */
+/** Minimum canary requests for the catastrophic fast path (docs/analysis.md). */
 const CATASTROPHIC_MIN_REQUESTS = 20;
 /** Below this canary success rate the canary is failing outright, warm-up or not. */
 const CATASTROPHIC_SUCCESS_RATE = 50;
