@@ -1,8 +1,8 @@
 import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
 import {
   run
-} from "./chunks/chunk-GBSZHBKS.js";
-import "./chunks/chunk-IBIRBD77.js";
+} from "./chunks/chunk-MCHFG45F.js";
+import "./chunks/chunk-WBVO5KKL.js";
 import "./chunks/chunk-XN2KRJ7W.js";
 import "./chunks/chunk-YMV6TW27.js";
 

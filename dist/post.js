@@ -10,12 +10,12 @@ import {
   getInput,
   getState,
   runSecrets
-} from "./chunks/chunk-GBSZHBKS.js";
+} from "./chunks/chunk-MCHFG45F.js";
 import {
   checkRestorable,
   restoreRoutes,
   stateInputs
-} from "./chunks/chunk-IBIRBD77.js";
+} from "./chunks/chunk-WBVO5KKL.js";
 import {
   parseSettings
 } from "./chunks/chunk-XN2KRJ7W.js";

@@ -111,7 +111,10 @@ describe(
       assert.deepEqual(tester.retries, backendVirtualService().spec.http[2].retries);
       assert.deepEqual(weights(routeOf('backend', 'primary')), { v1: 90, v2: 10 });
       // The testers' requests add to the canary's share; that is no mismatch.
-      assert.match(run.stdout, /Traffic: .*as expected with the tester route/);
+      assert.match(
+        run.stdout,
+        /Traffic: .*more than the weight, because the tester route of canary-match/,
+      );
 
       const qa = await servedDuring(sandbox, 'qa-browser', 3000);
       assert.equal(qa['backend-v1'] ?? 0, 0, `tester requests reached v1: ${JSON.stringify(qa)}`);
