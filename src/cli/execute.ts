@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { UserError } from '../errors.ts';
-import { createLiveDeps } from '../live-deps.ts';
+import { createLiveRun } from '../live-deps.ts';
 import type { Logger } from '../logger.ts';
 import { REPORT_SCHEMA, writeJsonReport } from '../report/json.ts';
 import { outputsOf } from '../report/outputs.ts';
@@ -20,7 +20,7 @@ import { redact } from '../config/secrets.ts';
  * failed rollout; never throws.
  */
 export async function execute(parsed: Invocation, io: CliIo): Promise<number> {
-  const { args, settings, secrets } = parsed;
+  const { args, settings, secrets, limits } = parsed;
   const logger = terminalLogger(
     args.output === 'json' ? io.stderr : io.stdout,
     secrets,
@@ -29,10 +29,15 @@ export async function execute(parsed: Invocation, io: CliIo): Promise<number> {
   try {
     for (const name of ACTION_ONLY)
       if (args.inputs[name]) logger.warn(`--${name} is read by the GitHub Action only; ignored.`);
-    const report = await runCommand(
+    const live = createLiveRun({
       settings,
-      createLiveDeps({ settings, logger, signal: io.signal, runId: cliRunId(io.env) }),
-    );
+      logger,
+      signal: io.signal,
+      runId: cliRunId(io.env),
+      limits,
+    });
+    io.protect?.({ ...live.protection, redact: (text) => redact(text, secrets) });
+    const report = await runCommand(settings, live.deps);
     return await finish(report, args, io, logger, secrets);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
