@@ -62,12 +62,19 @@ export async function withRetry<T>(
 ): Promise<T> {
   const o = { ...DEFAULTS, random: Math.random, ...definedOnly(options) };
   const start = o.clock.now();
+  let previous: { error: unknown } | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (error) {
+      // Cut short by the signal after earlier failures: the earlier failure says more than the cut.
+      if (o.signal?.aborted && previous) {
+        const elapsed = o.clock.now() - start;
+        throw giveUp(o.what, attempt, elapsed, previous.error, stopped(o.signal));
+      }
       const decision = o.classify(error);
       if (!decision.retry) throw error;
+      previous = { error };
       const elapsed = o.clock.now() - start;
       const remaining = o.maxElapsedMs - elapsed;
       const delay = nextDelay(attempt, decision, o);

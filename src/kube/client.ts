@@ -14,7 +14,7 @@ import { DEFAULT_CALL_TIMEOUT_MS } from '../config/deadlines.ts';
 import { ConflictError, ForbiddenError, NotFoundError, UserError } from '../errors.ts';
 import type { DestinationRule, VirtualService } from '../istio/types.ts';
 import type { Logger } from '../logger.ts';
-import { startDeadline } from '../net/deadline.ts';
+import { startDeadline, withinDeadline } from '../net/deadline.ts';
 import { InFlightCalls } from '../net/in-flight.ts';
 import { isTransientNetworkError, retryAfterMs, withRetry } from '../retry.ts';
 import type { Cluster, Deployment, ProxyOptions, ProxyResponse, Service } from './cluster.ts';
@@ -179,9 +179,12 @@ export function createCluster(options: KubeOptions): Cluster {
           what,
         });
         const attempt = { signal: deadline.signal, options: { httpApi } };
+        // The transport honours the deadline; this also bounds what client-node does before it
+        // sends (an exec credential plugin that never exits).
+        const once = (): Promise<T> => withinDeadline(fn(attempt), deadline.signal, label);
         try {
-          if (how.retry === false) return await fn(attempt);
-          return await withRetry(() => fn(attempt), {
+          if (how.retry === false) return await once();
+          return await withRetry(once, {
             what: label,
             classify: (error) => classifyKubeError(error, options.clock.now()),
             clock: options.clock,

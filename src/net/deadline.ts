@@ -36,6 +36,32 @@ export function abortError(signal: AbortSignal, what: string): Error {
   return new DeadlineError(`${what} was cut short: the run is ending`);
 }
 
+/**
+ * `promise`, or the deadline's error as soon as `signal` aborts: for work the transport does not
+ * see, such as a kubeconfig's exec credential plugin that never returns.
+ */
+export function withinDeadline<T>(
+  promise: Promise<T>,
+  signal: AbortSignal,
+  what: string,
+): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError(signal, what));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal, what));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
 /** `12.5s`, or `2m` for whole minutes. */
 export function seconds(ms: number): string {
   if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;

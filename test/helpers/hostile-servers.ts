@@ -108,11 +108,24 @@ export function redirect(location: string, status = 302): Handler {
   };
 }
 
-/** A kubeconfig whose one context points at `server` with a bearer token. */
+/**
+ * A kubeconfig whose one context points at `server`, with a bearer token or, given `exec`, the
+ * command of an exec credential plugin.
+ */
 export function kubeconfigFor(
   server: string,
   cluster: { ca?: string; tlsServerName?: string; skipTlsVerify?: boolean } = {},
+  exec?: { command: string; args: string[] },
 ): string {
+  const user = exec
+    ? {
+        exec: {
+          apiVersion: 'client.authentication.k8s.io/v1beta1',
+          interactiveMode: 'Never',
+          ...exec,
+        },
+      }
+    : { token: 'hostile-test-token' };
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
@@ -129,7 +142,7 @@ export function kubeconfigFor(
         },
       },
     ],
-    users: [{ name: 'u', user: { token: 'hostile-test-token' } }],
+    users: [{ name: 'u', user }],
     contexts: [{ name: 'c', context: { cluster: 'hostile', user: 'u', namespace: 'shop' } }],
     'current-context': 'c',
   });

@@ -71,6 +71,23 @@ describe('Kubernetes client against misbehaving API servers', () => {
     },
   );
 
+  test(
+    'an exec credential plugin that never returns is cut at the call deadline too',
+    LIMIT,
+    async () => {
+      const server = await tlsServer(hang);
+      // The plugin exits by itself soon after, so that no process outlives the test for long.
+      const kubeconfig = kubeconfigFor(
+        server.url,
+        { ca: certs.caCert },
+        { command: process.execPath, args: ['-e', 'setTimeout(() => {}, 5000)'] },
+      );
+      const { cluster: c } = cluster(kubeconfig, { callTimeoutMs: 400 });
+      await assert.rejects(c.istioVersion(), DeadlineError);
+      assert.equal(server.seen.length, 0, 'the request was never sent');
+    },
+  );
+
   test('an answer that trickles one byte at a time is cut at the deadline', LIMIT, async () => {
     const server = await tlsServer(trickle(50));
     const { cluster: c } = cluster(kubeconfigFor(server.url, { ca: certs.caCert }), {
