@@ -52,3 +52,17 @@ export function stackLines(error: Error): string[] {
   const frames = stack.startsWith(header) ? stack.slice(header.length) : '';
   return [header, ...frames.split('\n').filter((line) => line.trim() !== '')];
 }
+
+/**
+ * Why a run was told to stop when it is not a plain cancellation: its deadline passed, or an
+ * internal error struck outside the rollout's own flow. The watch and the report give its message.
+ */
+export class RunStopped extends UserError {
+  override name = 'RunStopped';
+}
+
+/** The message of the signal's RunStopped reason, when it has one. */
+export function stopReason(signal: AbortSignal): string | undefined {
+  const reason: unknown = signal.aborted ? signal.reason : undefined;
+  return reason instanceof RunStopped ? reason.message : undefined;
+}

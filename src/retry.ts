@@ -1,5 +1,6 @@
 import type { Clock } from './clock.ts';
 import { UserError } from './errors.ts';
+import { DeadlineError } from './net/errors.ts';
 import type { Logger } from './logger.ts';
 
 /** What a failed attempt means for the next one. */
@@ -61,16 +62,23 @@ export async function withRetry<T>(
 ): Promise<T> {
   const o = { ...DEFAULTS, random: Math.random, ...definedOnly(options) };
   const start = o.clock.now();
+  let previous: { error: unknown } | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (error) {
+      // Cut short by the signal after earlier failures: the earlier failure says more than the cut.
+      if (o.signal?.aborted && previous) {
+        const elapsed = o.clock.now() - start;
+        throw giveUp(o.what, attempt, elapsed, previous.error, stopped(o.signal));
+      }
       const decision = o.classify(error);
       if (!decision.retry) throw error;
+      previous = { error };
       const elapsed = o.clock.now() - start;
       const remaining = o.maxElapsedMs - elapsed;
       const delay = nextDelay(attempt, decision, o);
-      if (o.signal?.aborted) throw giveUp(o.what, attempt, elapsed, error, 'cancelled');
+      if (o.signal?.aborted) throw giveUp(o.what, attempt, elapsed, error, stopped(o.signal));
       if (remaining <= 0) throw giveUp(o.what, attempt, elapsed, error);
       if (decision.retryAfterMs !== undefined && delay > remaining) {
         throw giveUp(o.what, attempt, elapsed, error, `the server asked to wait ${seconds(delay)}`);
@@ -81,10 +89,15 @@ export async function withRetry<T>(
       );
       await o.clock.sleep(wait, o.signal);
       if (o.signal?.aborted) {
-        throw giveUp(o.what, attempt, o.clock.now() - start, error, 'cancelled');
+        throw giveUp(o.what, attempt, o.clock.now() - start, error, stopped(o.signal));
       }
     }
   }
+}
+
+/** Why the signal stopped the retries: the call's deadline, or the job's cancellation. */
+function stopped(signal: AbortSignal): string {
+  return signal.reason instanceof DeadlineError ? 'out of time' : 'cancelled';
 }
 
 /** Full jitter below an exponential ceiling, or the server's `Retry-After` (capped). */

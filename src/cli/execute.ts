@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { errorLines, stackLines, UserError } from '../errors.ts';
-import { createLiveDeps } from '../live-deps.ts';
+import { createLiveRun } from '../live-deps.ts';
 import type { Logger } from '../logger.ts';
 import { REPORT_SCHEMA, writeJsonReport } from '../report/json.ts';
 import { outputsOf } from '../report/outputs.ts';
@@ -21,7 +21,7 @@ import { jsonText } from '../escape/json.ts';
  * failed rollout; never throws.
  */
 export async function execute(parsed: Invocation, io: CliIo): Promise<number> {
-  const { args, settings, secrets } = parsed;
+  const { args, settings, secrets, limits } = parsed;
   const logger = terminalLogger(
     args.output === 'json' ? io.stderr : io.stdout,
     secrets,
@@ -31,10 +31,16 @@ export async function execute(parsed: Invocation, io: CliIo): Promise<number> {
     for (const name of ACTION_ONLY)
       if (args.inputs[name]) logger.warn(`--${name} is read by the GitHub Action only; ignored.`);
     settings.ignoredInputs = settings.ignoredInputs.map((m) => inCliTerms(m, args.sources));
-    const report = await runCommand(
+    const live = createLiveRun({
       settings,
-      createLiveDeps({ settings, logger, signal: io.signal, runId: cliRunId(io.env), secrets }),
-    );
+      logger,
+      signal: io.signal,
+      runId: cliRunId(io.env),
+      secrets,
+      limits,
+    });
+    io.protect?.({ ...live.protection, redact: (text) => secrets.redact(text) });
+    const report = await runCommand(settings, live.deps);
     return await finish(report, args, io, logger, secrets);
   } catch (error) {
     const [first = '', ...rest] = errorLines(error).map((line) => inCliTerms(line, args.sources));

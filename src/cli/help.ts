@@ -1,3 +1,4 @@
+import { LIMIT_VARIABLES } from '../config/deadlines.ts';
 import { INPUTS, type InputSpec } from '../config/inputs.ts';
 import { CLI_FLAGS, envName } from './args.ts';
 
@@ -54,6 +55,7 @@ const ENVIRONMENT = {
   ISTIO_CANARY_RUN_ID:
     'names this run in the rollout state [default: the GitLab pipeline and job, else host and pid]',
   ISTIO_CANARY_DEBUG: 'any value: debug lines and stack traces of internal errors',
+  ...LIMIT_VARIABLES,
 };
 
 /** The GitHub Action posts commit statuses; the CLI has no commit to post them on. */

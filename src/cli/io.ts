@@ -1,5 +1,7 @@
+import type { CallLimits } from '../config/deadlines.ts';
 import type { Secrets } from '../config/secrets.ts';
 import type { Settings } from '../config/settings.ts';
+import type { ProtectedRun } from '../exit-guard.ts';
 import type { ParsedArgs } from './args.ts';
 
 /** Where the CLI writes; the process's streams in production, buffers in tests. */
@@ -9,6 +11,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   signal: AbortSignal;
   version: string;
+  /** Hands the run to the process's exit guard once it has a cluster client (absent in tests). */
+  protect?: (run: ProtectedRun) => void;
 }
 
 export const EXIT_OK = 0;
@@ -20,4 +24,6 @@ export interface Invocation {
   args: ParsedArgs;
   settings: Settings;
   secrets: Secrets;
+  /** Deadlines of the calls and of the step, from the environment. */
+  limits: CallLimits;
 }

@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { callLimits } from '../config/deadlines.ts';
 import { parseSettings } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
 import { parseArgs, UsageError, type ParsedArgs } from './args.ts';
@@ -45,7 +46,7 @@ function parseInvocation(argv: readonly string[], io: CliIo): Invocation | numbe
       name === 'kubeconfig' ? kubeconfig : args!.inputs[name],
     );
     if (args.dotenv) checkWritable(args.dotenv);
-    return { args, settings, secrets };
+    return { args, settings, secrets, limits: callLimits(io.env) };
   } catch (error) {
     if (!(error instanceof UsageError || error instanceof UserError)) {
       io.stderr(`istio-canary: internal error: ${terminalText(String(error), secrets)}\n`);

@@ -1,15 +1,18 @@
 import * as core from '@actions/core';
+import { callLimits } from '../config/deadlines.ts';
 import { parseSettings, type Settings } from '../config/settings.ts';
 import { inputSecrets, kubeconfigSecrets, Secrets } from '../config/secrets.ts';
 import { INPUTS } from '../config/inputs.ts';
 import { errorLines, stackLines, UserError } from '../errors.ts';
-import { createLiveDeps } from '../live-deps.ts';
+import { ExitGuard } from '../exit-guard.ts';
+import { createLiveDeps, createLiveRun } from '../live-deps.ts';
 import { writeJsonReport } from '../report/json.ts';
 import { outputsOf } from '../report/outputs.ts';
 import type { StageReport } from '../report/report.ts';
 import { renderSummary } from '../report/summary.ts';
 import type { RolloutDeps } from '../rollout/deps.ts';
 import { runCommand, succeeded } from '../rollout/run.ts';
+import { protectStream } from '../sink.ts';
 import { postCommitStatus } from './commit-status.ts';
 import { actionsLogger, maskWithRunner, type ActionsLogger } from './logger.ts';
 import { githubRunId } from './run-id.ts';
@@ -19,34 +22,34 @@ export const STATE_STARTED = 'main-started';
 export const STATE_FINISHED = 'main-finished';
 export const STATE_RUN_ID = 'run-id';
 
-/** Longest a cancelled job may take to restore the route before the process exits anyway. */
-const CANCEL_GRACE_MS = 4500;
-
-/** The action's main step. Every failure ends in `setFailed`; user errors without a stack. */
+/**
+ * The action's main step. Every failure ends in `setFailed`; user errors without a stack. A
+ * closed stdout drops log lines; signals, uncaught errors and the step's deadline restore the
+ * route before the process exits (see ExitGuard).
+ */
 export async function run(): Promise<void> {
+  protectStream(process.stdout);
+  protectStream(process.stderr);
   const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (controller.signal.aborted) return;
-    core.warning(`Received ${signal}: restoring the original route before exiting.`);
-    controller.abort();
-    setTimeout(() => {
-      core.setFailed(
-        `Cancelled (${signal}); the restore did not finish within ${CANCEL_GRACE_MS / 1000}s. Run the rollback command.`,
-      );
-      process.exit(1);
-    }, CANCEL_GRACE_MS).unref();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const secrets = runSecrets();
   const logger = actionsLogger(secrets);
+  const guard = new ExitGuard({ controller, warn: (line) => logger.warn(line) }).install();
   try {
     const settings = parseSettings((name) => core.getInput(name));
+    const limits = callLimits(process.env);
     const runId = githubRunId(process.env);
     core.saveState(STATE_RUN_ID, runId);
     core.saveState(STATE_STARTED, 'true');
-    const deps = createDeps({ settings, signal: controller.signal, runId, secrets, logger });
-    const report = await runCommand(settings, deps);
+    const live = createLiveRun({
+      settings,
+      logger,
+      signal: controller.signal,
+      runId,
+      secrets,
+      limits,
+    });
+    guard.protect({ ...live.protection, redact: (text) => secrets.redact(text) });
+    const report = await runCommand(settings, live.deps);
     await publish(settings, report, secrets, logger);
     if (controller.signal.aborted) process.exitCode = 1;
   } catch (error) {
@@ -54,6 +57,8 @@ export async function run(): Promise<void> {
   } finally {
     core.saveState(STATE_FINISHED, 'true');
   }
+  const code = await guard.finish(process.exitCode === undefined ? 0 : Number(process.exitCode));
+  if (code !== 0) process.exitCode = code;
 }
 
 /** Cluster and Prometheus clients on the real clock, logging to the runner. */
@@ -64,7 +69,7 @@ export function createDeps(options: {
   secrets: Secrets;
   logger: ActionsLogger;
 }): RolloutDeps {
-  return createLiveDeps(options);
+  return createLiveDeps({ ...options, limits: callLimits(process.env) });
 }
 
 /**

@@ -1,4 +1,5 @@
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
 import {
   ApiException,
   ApisApi,
@@ -6,15 +7,20 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  type ConfigurationOptions,
 } from '@kubernetes/client-node';
 import type { Clock } from '../clock.ts';
+import { DEFAULT_CALL_TIMEOUT_MS } from '../config/deadlines.ts';
 import { ConflictError, ForbiddenError, NotFoundError, UserError } from '../errors.ts';
 import type { DestinationRule, VirtualService } from '../istio/types.ts';
 import type { Logger } from '../logger.ts';
+import { startDeadline, withinDeadline } from '../net/deadline.ts';
+import { InFlightCalls } from '../net/in-flight.ts';
 import { isTransientNetworkError, retryAfterMs, withRetry } from '../retry.ts';
-import type { Cluster, Deployment, ProxyResponse, Service } from './cluster.ts';
+import type { Cluster, Deployment, ProxyOptions, ProxyResponse, Service } from './cluster.ts';
 import { installExecPlugins, type ExecPluginOptions } from './exec-plugin.ts';
 import { defaultKubeconfigProblem, loadKubeconfigText } from './kubeconfig.ts';
+import { KUBE_MAX_BODY_BYTES, kubeHttpLibrary, sendKubeRequest } from './transport.ts';
 
 const ISTIO_GROUP = 'networking.istio.io';
 /** Newest first: the first one the server serves is used. */
@@ -27,10 +33,20 @@ export interface KubeOptions {
   context?: string;
   clock: Clock;
   logger: Logger;
-  /** How long one call may keep retrying 429/5xx/network errors. */
-  maxElapsedMs?: number;
+  /** Total time of one call, connect to last byte, retries included; default 30 s. */
+  callTimeoutMs?: number;
+  /** Largest answer read from the API server; default {@link KUBE_MAX_BODY_BYTES}. */
+  maxBodyBytes?: number;
+  /** Records the calls under way, for the message of a step past its deadline. */
+  calls?: InFlightCalls;
   /** Told each credential an exec plugin returns (see exec-plugin.ts); nothing when absent. */
   onCredential?: (secret: string) => void;
+}
+
+/** What one attempt of a call gets: its deadline, and client-node options that honour it. */
+interface Attempt {
+  signal: AbortSignal;
+  options: ConfigurationOptions;
 }
 
 /** Loads the kubeconfig and selects the context; errors name the input at fault. */
@@ -51,6 +67,11 @@ export function loadKubeConfig(
     }
   }
   installExecPlugins(kc, plugins);
+  if (kubeconfig === undefined && isLibraryFallback(kc)) {
+    throw new UserError(
+      'No kubeconfig was found: input "kubeconfig" is not set, KUBECONFIG is not set, ~/.kube/config does not exist, and this is not a pod with a service account. Give the kubeconfig with input "kubeconfig".',
+    );
+  }
   if (context !== undefined) {
     const names = kc.getContexts().map((c) => c.name);
     if (!names.includes(context)) {
@@ -68,30 +89,126 @@ export function loadKubeConfig(
   return kc;
 }
 
-/** A Cluster on @kubernetes/client-node, with retries and errors that say what failed. */
+/**
+ * What client-node's loadFromDefault settles on when it finds no kubeconfig at all: a made-up
+ * http://localhost:8080 cluster. Calling it would only print a refused connection.
+ */
+function isLibraryFallback(kc: KubeConfig): boolean {
+  const cluster = kc.getCurrentCluster();
+  return (
+    kc.getCurrentContext() === 'loaded-context' &&
+    kc.getContexts().length === 1 &&
+    cluster?.name === 'cluster' &&
+    cluster.server === 'http://localhost:8080' &&
+    kc.getCurrentUser()?.name === 'user'
+  );
+}
+
+/**
+ * Refuses a server we would talk to in the clear, and warns once when the kubeconfig turns off
+ * the check of the server's identity. Returns the server's origin, for every message.
+ */
+function checkServer(kc: KubeConfig, logger: Logger): string {
+  const cluster = kc.getCurrentCluster()!;
+  let url: URL;
+  try {
+    url = new URL(cluster.server);
+  } catch {
+    throw new UserError(
+      `The kubeconfig's cluster "${cluster.name}" has a server that is not a URL; give the API server's https:// address.`,
+    );
+  }
+  if (url.protocol !== 'https:') {
+    throw new UserError(
+      `The kubeconfig's cluster "${cluster.name}" has server ${url.origin}: istio-canary talks to the API server over https only (the credentials and the routes would cross the network unencrypted); use the API server's https:// address.`,
+    );
+  }
+  if (cluster.skipTLSVerify) {
+    logger.warn(
+      `The kubeconfig's cluster "${cluster.name}" sets insecure-skip-tls-verify: the identity of ${url.origin} is not checked, so anyone on the network path could answer in its place. Give its certificate-authority-data instead.`,
+    );
+  }
+  return url.origin;
+}
+
+/** The kubeconfig's TLS agent (CA, client certificate, proxy), with the headers of one request. */
+async function kubeconfigRequest(
+  kc: KubeConfig,
+): Promise<{ agent?: http.Agent; headers: Record<string, string> }> {
+  const options: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(options);
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options.headers ?? {}))
+    if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : String(value);
+  if (options.auth) headers.Authorization = `Basic ${Buffer.from(options.auth).toString('base64')}`;
+  return { agent: options.agent as http.Agent | undefined, headers };
+}
+
+/**
+ * A Cluster on @kubernetes/client-node, with retries and errors that say what failed. Every call
+ * has one deadline from connect to last byte, retries included, and a limit on the answer's size.
+ */
 export function createCluster(options: KubeOptions): Cluster {
   const kc = loadKubeConfig(options.kubeconfig, options.context, {
     env: process.env,
     onCredential: options.onCredential ?? (() => undefined),
   });
-  const server = kc.getCurrentCluster()!.server;
+  const server = checkServer(kc, options.logger);
+  const base = kc.getCurrentCluster()!.server.replace(/\/+$/, '');
   const custom = kc.makeApiClient(CustomObjectsApi);
   const apps = kc.makeApiClient(AppsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
   const apis = kc.makeApiClient(ApisApi);
   const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
+  const timeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const maxBodyBytes = options.maxBodyBytes ?? KUBE_MAX_BODY_BYTES;
+  const calls = options.calls ?? new InFlightCalls();
+  let agent: Promise<http.Agent | undefined> | undefined;
+  const agentOf = (): Promise<http.Agent | undefined> =>
+    (agent ??= kubeconfigRequest(kc).then((r) => r.agent));
   let istioVersion: Promise<string> | undefined;
 
-  const call = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
-    withRetry(fn, {
-      what: `${what} on ${server}`,
-      classify: (error) => classifyKubeError(error, options.clock.now()),
-      clock: options.clock,
-      logger: options.logger,
-      maxElapsedMs: options.maxElapsedMs ?? 60_000,
-    }).catch((error: unknown) => {
-      throw translate(error, what);
-    });
+  /**
+   * Runs `fn` under one deadline for the call (`outer` may cut it shorter). With `retry`, 429,
+   * 5xx and network failures are tried again within that same budget.
+   */
+  const call = <T>(
+    what: string,
+    fn: (attempt: Attempt) => Promise<T>,
+    how: { retry?: boolean; signal?: AbortSignal } = {},
+  ): Promise<T> => {
+    const label = `${what} on ${server}`;
+    return calls
+      .track(label, async () => {
+        const deadline = startDeadline(timeoutMs, label, how.signal);
+        const httpApi = kubeHttpLibrary({
+          agent: agentOf,
+          signal: deadline.signal,
+          maxBodyBytes,
+          what,
+        });
+        const attempt = { signal: deadline.signal, options: { httpApi } };
+        // The transport honours the deadline; this also bounds what client-node does before it
+        // sends (an exec credential plugin that never exits).
+        const once = (): Promise<T> => withinDeadline(fn(attempt), deadline.signal, label);
+        try {
+          if (how.retry === false) return await once();
+          return await withRetry(once, {
+            what: label,
+            classify: (error) => classifyKubeError(error, options.clock.now()),
+            clock: options.clock,
+            logger: options.logger,
+            maxElapsedMs: timeoutMs,
+            signal: deadline.signal,
+          });
+        } finally {
+          deadline.dispose();
+        }
+      })
+      .catch((error: unknown) => {
+        throw translate(error, what);
+      });
+  };
 
   const crd = async (plural: string) => ({
     group: ISTIO_GROUP,
@@ -102,7 +219,7 @@ export function createCluster(options: KubeOptions): Cluster {
   const cluster: Cluster = {
     defaultNamespace: contextNamespace ?? 'default',
     istioVersion() {
-      istioVersion ??= call('GET /apis', () => apis.getAPIVersions()).then((list) => {
+      istioVersion ??= call('GET /apis', (a) => apis.getAPIVersions({}, a.options)).then((list) => {
         const group = list.groups.find((g) => g.name === ISTIO_GROUP);
         const served = new Set(group?.versions.map((v) => v.version) ?? []);
         const version = ISTIO_VERSIONS.find((v) => served.has(v));
@@ -117,116 +234,110 @@ export function createCluster(options: KubeOptions): Cluster {
     },
     async getVirtualService(namespace, name) {
       const ref = await crd('virtualservices');
-      return (await call(`GET virtualservices/${name} in ${namespace}`, () =>
-        custom.getNamespacedCustomObject({ ...ref, namespace, name }),
+      return (await call(`GET virtualservices/${name} in ${namespace}`, (a) =>
+        custom.getNamespacedCustomObject({ ...ref, namespace, name }, a.options),
       )) as VirtualService;
     },
     async replaceVirtualService(vs) {
       const ref = await crd('virtualservices');
       const { name } = vs.metadata;
       const namespace = vs.metadata.namespace!;
-      return (await call(`PUT virtualservices/${name} in ${namespace}`, () =>
-        custom.replaceNamespacedCustomObject({ ...ref, namespace, name, body: vs }),
+      return (await call(`PUT virtualservices/${name} in ${namespace}`, (a) =>
+        custom.replaceNamespacedCustomObject({ ...ref, namespace, name, body: vs }, a.options),
       )) as VirtualService;
     },
     async listAllVirtualServices() {
       const ref = await crd('virtualservices');
-      const list = (await call('LIST virtualservices in all namespaces', () =>
-        custom.listClusterCustomObject(ref),
+      const list = (await call('LIST virtualservices in all namespaces', (a) =>
+        custom.listClusterCustomObject(ref, a.options),
       )) as { items: VirtualService[] };
       return list.items;
     },
     async getDestinationRule(namespace, name) {
       const ref = await crd('destinationrules');
-      return (await call(`GET destinationrules/${name} in ${namespace}`, () =>
-        custom.getNamespacedCustomObject({ ...ref, namespace, name }),
+      return (await call(`GET destinationrules/${name} in ${namespace}`, (a) =>
+        custom.getNamespacedCustomObject({ ...ref, namespace, name }, a.options),
       )) as DestinationRule;
     },
     async replaceDestinationRule(dr) {
       const ref = await crd('destinationrules');
       const { name } = dr.metadata;
       const namespace = dr.metadata.namespace!;
-      return (await call(`PUT destinationrules/${name} in ${namespace}`, () =>
-        custom.replaceNamespacedCustomObject({ ...ref, namespace, name, body: dr }),
+      return (await call(`PUT destinationrules/${name} in ${namespace}`, (a) =>
+        custom.replaceNamespacedCustomObject({ ...ref, namespace, name, body: dr }, a.options),
       )) as DestinationRule;
     },
     async listDestinationRules(namespace) {
       const ref = await crd('destinationrules');
-      const list = (await call(`LIST destinationrules in ${namespace}`, () =>
-        custom.listNamespacedCustomObject({ ...ref, namespace }),
+      const list = (await call(`LIST destinationrules in ${namespace}`, (a) =>
+        custom.listNamespacedCustomObject({ ...ref, namespace }, a.options),
       )) as { items: DestinationRule[] };
       return list.items;
     },
     async listDeployments(namespace) {
-      const list = await call(`LIST deployments in ${namespace}`, () =>
-        apps.listNamespacedDeployment({ namespace }),
+      const list = await call(`LIST deployments in ${namespace}`, (a) =>
+        apps.listNamespacedDeployment({ namespace }, a.options),
       );
       return list.items as Deployment[];
     },
     async getService(namespace, name) {
-      return (await call(`GET services/${name} in ${namespace}`, () =>
-        core.readNamespacedService({ namespace, name }),
+      return (await call(`GET services/${name} in ${namespace}`, (a) =>
+        core.readNamespacedService({ namespace, name }, a.options),
       )) as Service;
     },
-    proxyGet(namespace, service, port, path, query) {
+    proxyGet(namespace, service, port, path, query, proxy: ProxyOptions = {}) {
       const search = new URLSearchParams(query).toString();
+      // Under the server's own path, when it has one (a cluster behind Rancher or a gateway).
       const url = new URL(
-        `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}:${encodeURIComponent(port)}/proxy${path}${search ? `?${search}` : ''}`,
-        server.endsWith('/') ? server : `${server}/`,
+        `${base}/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}:${encodeURIComponent(port)}/proxy${path}${search ? `?${search}` : ''}`,
       );
-      return call(`GET services/${service}:${port}/proxy in ${namespace}`, () =>
-        proxyRequest(kc, url),
+      const what = `GET services/${service}:${port}/proxy in ${namespace}`;
+      // One attempt: the caller judges the answer (429 and 5xx come back as they are) and
+      // retries within its own budget, so two retry loops never stack.
+      return call(
+        what,
+        (a) => proxyRequest(kc, url, a.signal, proxy.maxBodyBytes ?? maxBodyBytes, what),
+        {
+          retry: false,
+          signal: proxy.signal,
+        },
       );
     },
   };
   return cluster;
 }
 
-/** A GET through the service proxy, authenticated as the kubeconfig says (CA, token, client cert). */
-async function proxyRequest(kc: KubeConfig, url: URL): Promise<ProxyResponse> {
-  const options: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } };
-  await kc.applyToHTTPSOptions(options);
-  return new Promise<ProxyResponse>((resolve, reject) => {
-    const request = https.request(url, { ...options, timeout: 30_000 }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', reject);
-      response.on('end', () => {
-        const headers: Record<string, string> = {};
-        for (const [key, value] of Object.entries(response.headers)) {
-          if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : value;
-        }
-        const result = {
-          status: response.statusCode ?? 0,
-          headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        };
-        // The proxy's own failures (auth, no endpoints) are the API server's; retry those like any call.
-        if (
-          result.status === 401 ||
-          result.status === 403 ||
-          result.status === 429 ||
-          result.status >= 500
-        ) {
-          reject(
-            new ApiException(
-              result.status,
-              `proxy answered ${result.status}`,
-              result.body,
-              headers,
-            ),
-          );
-        } else {
-          resolve(result);
-        }
-      });
-    });
-    request.on('timeout', () =>
-      request.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })),
-    );
-    request.on('error', reject);
-    request.end();
+/**
+ * A GET through the service proxy, authenticated as the kubeconfig says. The API server's own
+ * refusals (401, 403) are errors; every other status is the service's answer.
+ */
+async function proxyRequest(
+  kc: KubeConfig,
+  url: URL,
+  signal: AbortSignal,
+  maxBodyBytes: number,
+  what: string,
+): Promise<ProxyResponse> {
+  const { agent, headers } = await kubeconfigRequest(kc);
+  const response = await sendKubeRequest({
+    method: 'GET',
+    url,
+    headers: { ...headers, Accept: 'application/json' },
+    agent,
+    signal,
+    maxBodyBytes,
+    what,
   });
+  const body = response.body.toString('utf8');
+  if (response.status === 401 || response.status === 403) {
+    throw new ApiException(
+      response.status,
+      `proxy answered ${response.status}`,
+      body,
+      response.headers,
+    );
+  }
+  return { status: response.status, headers: response.headers, body };
 }
 
 /** 429, 5xx (not 501) and network errors are worth another try; everything else is final. */

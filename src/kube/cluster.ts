@@ -24,6 +24,14 @@ export interface ProxyResponse {
   body: string;
 }
 
+/** How a caller bounds one service-proxy GET: its own budget, and a limit on the answer. */
+export interface ProxyOptions {
+  /** The caller's deadline for this attempt (the call's own deadline still applies). */
+  signal?: AbortSignal;
+  /** Largest answer read; default the Kubernetes client's limit. */
+  maxBodyBytes?: number;
+}
+
 /**
  * Everything the rollout asks of Kubernetes. The production implementation sits on
  * @kubernetes/client-node with retries; every write is conditional on `metadata.resourceVersion`.
@@ -47,12 +55,17 @@ export interface Cluster {
   listDestinationRules(namespace: string): Promise<DestinationRule[]>;
   listDeployments(namespace: string): Promise<Deployment[]>;
   getService(namespace: string, name: string): Promise<Service>;
-  /** GET `path` (with query) on `service:port` through the API server's services proxy. */
+  /**
+   * GET `path` (with query) on `service:port` through the API server's services proxy, once: the
+   * service's answer comes back whatever its status (the caller judges and retries); only the
+   * API server's own refusals (401, 403) throw.
+   */
   proxyGet(
     namespace: string,
     service: string,
     port: string,
     path: string,
     query: Record<string, string>,
+    options?: ProxyOptions,
   ): Promise<ProxyResponse>;
 }

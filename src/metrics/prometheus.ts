@@ -1,11 +1,31 @@
 import axios from 'axios';
 import type { Clock } from '../clock.ts';
+import { DEFAULT_CALL_TIMEOUT_MS } from '../config/deadlines.ts';
 import { UserError } from '../errors.ts';
 import type { Cluster, ProxyResponse } from '../kube/cluster.ts';
 import type { Logger } from '../logger.ts';
+import { abortError, startDeadline } from '../net/deadline.ts';
+import {
+  BodyTooLargeError,
+  describeNetworkFailure,
+  errorCode,
+  mebibytes,
+  NetworkError,
+  RedirectRefusedError,
+} from '../net/errors.ts';
+import { InFlightCalls } from '../net/in-flight.ts';
 import { classifyHttpStatus, isTransientNetworkError, retryAfterMs, withRetry } from '../retry.ts';
 import type { RetryDecision } from '../retry.ts';
+import { isRedirect, judgeRedirect } from './redirects.ts';
 import type { PrometheusClient, Sample } from './types.ts';
+
+/**
+ * Largest answer read from Prometheus. Our queries select a few series per version; an answer
+ * past this is a wrong URL or a hostile server, refused before it is all in memory.
+ */
+export const PROMETHEUS_MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Redirects followed for one query before giving up. */
+const MAX_REDIRECTS = 5;
 
 /** Where Prometheus is: a URL, or a Service reached through the API server's service proxy. */
 export type PrometheusTarget =
@@ -79,10 +99,17 @@ export interface PrometheusOptions {
   cluster?: Cluster;
   clock: Clock;
   logger: Logger;
-  /** Per request; default 30 s. */
-  timeoutMs?: number;
-  /** Time budget for retrying one query; default 60 s. */
+  /** Total time of one query, connect to last byte, retries included; default 30 s. */
   maxElapsedMs?: number;
+  /** Largest answer read; default {@link PROMETHEUS_MAX_BODY_BYTES}. */
+  maxBodyBytes?: number;
+  /** Records the queries under way, for the message of a step past its deadline. */
+  calls?: InFlightCalls;
+  /**
+   * The job's cancellation: a query still under way when the job stops is abandoned (the watch
+   * has stopped waiting for it), so it must not keep the process alive until its deadline.
+   */
+  signal?: AbortSignal;
   /** POST (form-encoded, like Grafana; long queries fit) or GET; a 405 to POST switches to GET. */
   method?: 'POST' | 'GET';
 }
@@ -100,19 +127,10 @@ class PrometheusResponseError extends UserError {
   }
 }
 
-/** A request that got no answer; carries the errno code only, never the request (it has the token). */
-class TransportError extends Error {
-  override name = 'TransportError';
-  readonly code: string | undefined;
-  constructor(message: string, code: string | undefined) {
-    super(message);
-    this.code = code;
-  }
-}
-
 /**
- * A Prometheus client for instant queries. 429, 5xx and network failures are retried within a
- * time budget; a rejected query (400 bad_data, 422) is the query's fault and fails at once.
+ * A Prometheus client for instant queries. 429, 5xx and network failures are retried within one
+ * budget per query (connect to last byte of the last attempt); a rejected query (400 bad_data,
+ * 422) is the query's fault and fails at once.
  */
 export function createPrometheusClient(opts: PrometheusOptions): PrometheusClient {
   const target = parsePrometheusUrl(opts.url);
@@ -122,25 +140,36 @@ export function createPrometheusClient(opts: PrometheusOptions): PrometheusClien
       ? target.baseUrl
       : `k8s://${target.namespace}/${target.service}:${target.port}`;
   const redact = (text: string): string => (opts.token ? text.split(opts.token).join('***') : text);
+  const budgetMs = opts.maxElapsedMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const calls = opts.calls ?? new InFlightCalls();
+  const what = `Prometheus query at ${endpoint}`;
   return {
     endpoint,
     query: (promql) =>
-      withRetry(
-        async () =>
-          interpret(await send(promql), promql, {
-            endpoint,
-            redact,
-            logger: opts.logger,
-            now: opts.clock.now(),
-          }),
-        {
-          what: `Prometheus query at ${endpoint}`,
-          classify,
-          clock: opts.clock,
-          logger: opts.logger,
-          maxElapsedMs: opts.maxElapsedMs,
-        },
-      ),
+      calls.track(what, async () => {
+        const deadline = startDeadline(budgetMs, what, opts.signal);
+        try {
+          return await withRetry(
+            async () =>
+              interpret(await send(promql, deadline.signal), promql, {
+                endpoint,
+                redact,
+                logger: opts.logger,
+                now: opts.clock.now(),
+              }),
+            {
+              what,
+              classify,
+              clock: opts.clock,
+              logger: opts.logger,
+              maxElapsedMs: budgetMs,
+              signal: deadline.signal,
+            },
+          );
+        } finally {
+          deadline.dispose();
+        }
+      }),
   };
 }
 
@@ -149,48 +178,92 @@ function classify(error: unknown): RetryDecision {
   return { retry: isTransientNetworkError(error) };
 }
 
-type Sender = (promql: string) => Promise<RawResponse>;
+type Sender = (promql: string, signal: AbortSignal) => Promise<RawResponse>;
 
 function httpSender(target: { baseUrl: string }, opts: PrometheusOptions): Sender {
   let method = opts.method ?? 'POST';
-  const url = `${target.baseUrl}/api/v1/query`;
+  const base = new URL(`${target.baseUrl}/api/v1/query`);
   const headers: Record<string, string> = { ...opts.headers, Accept: 'application/json' };
   // The token wins over a hand-written Authorization header: it is the input meant for it.
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
-  const request = (query: string): Promise<RawResponse> =>
-    httpRequest(url, method, query, headers, opts.timeoutMs ?? 30_000);
-  return async (query) => {
-    const response = await request(query);
+  const credentials = Boolean(opts.token) || Object.keys(opts.headers).length > 0;
+  if (credentials && base.protocol === 'http:') {
+    opts.logger.warn(
+      `prometheus-url ${base.origin} is plain http: prometheus-token and prometheus-headers cross the network unencrypted, readable by anyone on the path. Use https.`,
+    );
+  }
+  const request = async (query: string, signal: AbortSignal): Promise<RawResponse> => {
+    let url = base;
+    let hopMethod = method;
+    for (let hop = 0; ; hop++) {
+      const response = await httpRequest(url, hopMethod, query, headers, {
+        signal,
+        maxBodyBytes: opts.maxBodyBytes ?? PROMETHEUS_MAX_BODY_BYTES,
+        endpoint: target.baseUrl,
+      });
+      if (!isRedirect(response.status)) return response;
+      const decision = judgeRedirect(
+        url,
+        response.headers.location,
+        response.status,
+        hopMethod,
+        credentials,
+      );
+      if (!decision.follow)
+        throw new RedirectRefusedError(`Prometheus at ${target.baseUrl} ${decision.why}.`);
+      if (hop + 1 >= MAX_REDIRECTS)
+        throw new RedirectRefusedError(
+          `Prometheus at ${target.baseUrl} redirected more than ${MAX_REDIRECTS} times (last to ${decision.url.origin}${decision.url.pathname}).`,
+        );
+      url = decision.url;
+      hopMethod = decision.method;
+    }
+  };
+  return async (query, signal) => {
+    const response = await request(query, signal);
     if (response.status === 405 && method === 'POST') {
       opts.logger.debug(`${target.baseUrl} does not accept POST queries; using GET`);
       method = 'GET';
-      return request(query);
+      return request(query, signal);
     }
     return response;
   };
 }
 
+const TLS_HINTS = {
+  authority: "the system's trusted certificates (NODE_EXTRA_CA_CERTS adds a private CA)",
+};
+
+/**
+ * One HTTP exchange with axios, bounded: the signal cuts it at the deadline however slowly the
+ * answer trickles, the body limit refuses an answer past it as it streams in, and redirects
+ * come back as they are for the caller to judge.
+ */
 async function httpRequest(
-  url: string,
+  url: URL,
   method: 'POST' | 'GET',
   query: string,
   headers: Record<string, string>,
-  timeout: number,
+  limits: { signal: AbortSignal; maxBodyBytes: number; endpoint: string },
 ): Promise<RawResponse> {
+  const target = new URL(url);
+  if (method === 'GET') target.searchParams.set('query', query);
   try {
     const response = await axios.request<string>({
-      url,
+      url: target.toString(),
       method,
-      timeout,
+      signal: limits.signal,
+      maxRedirects: 0,
+      maxContentLength: limits.maxBodyBytes,
+      maxBodyLength: limits.maxBodyBytes,
       responseType: 'text',
       transformResponse: (data: unknown) => data,
       validateStatus: () => true,
-      ...(method === 'POST'
-        ? {
-            data: new URLSearchParams({ query }).toString(),
-            headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' },
-          }
-        : { params: { query }, headers }),
+      headers:
+        method === 'POST'
+          ? { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' }
+          : headers,
+      ...(method === 'POST' ? { data: new URLSearchParams({ query }).toString() } : {}),
     });
     const flat: Record<string, string> = {};
     for (const [key, value] of Object.entries(response.headers as Record<string, unknown>)) {
@@ -199,11 +272,35 @@ async function httpRequest(
     }
     return { status: response.status, headers: flat, body: String(response.data ?? '') };
   } catch (error) {
-    // Axios errors carry the request config, headers and token included: keep only code and message.
-    const code = (error as { code?: unknown }).code;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new TransportError(message, typeof code === 'string' ? code : undefined);
+    throw transportError(error, target, limits);
   }
+}
+
+/**
+ * Axios errors carry the request config, headers and token included: keep only what failed, in
+ * our words, naming the endpoint.
+ */
+function transportError(
+  error: unknown,
+  url: URL,
+  limits: { signal: AbortSignal; maxBodyBytes: number; endpoint: string },
+): Error {
+  if (limits.signal.aborted)
+    return abortError(limits.signal, `Prometheus query at ${limits.endpoint}`);
+  const message = error instanceof Error ? error.message : String(error);
+  if (/maxContentLength/.test(message)) {
+    return new BodyTooLargeError(
+      `Prometheus at ${limits.endpoint} sent an answer larger than ${mebibytes(limits.maxBodyBytes)}; refused (no query of ours needs that much: is prometheus-url a Prometheus server?)`,
+    );
+  }
+  const code = errorCode(error);
+  const sentence = describeNetworkFailure(error, url.origin, TLS_HINTS);
+  return new NetworkError(
+    sentence
+      ? `Prometheus at ${limits.endpoint}: ${sentence}`
+      : `Prometheus at ${limits.endpoint}: ${message}`,
+    code,
+  );
 }
 
 function proxySender(
@@ -217,8 +314,16 @@ function proxySender(
       'prometheus-token and prometheus-headers are not used with a k8s:// prometheus-url: the service proxy authenticates with the kubeconfig.',
     );
   }
-  return (query) =>
-    cluster.proxyGet(target.namespace, target.service, target.port, '/api/v1/query', { query });
+  const maxBodyBytes = opts.maxBodyBytes ?? PROMETHEUS_MAX_BODY_BYTES;
+  return (query, signal) =>
+    cluster.proxyGet(
+      target.namespace,
+      target.service,
+      target.port,
+      '/api/v1/query',
+      { query },
+      { signal, maxBodyBytes },
+    );
 }
 
 interface Context {

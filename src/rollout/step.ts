@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.ts';
-import { UserError } from '../errors.ts';
+import { stopReason, UserError } from '../errors.ts';
 import { applyStage } from '../istio/shaped-stage.ts';
 import { metricsExistQuery } from '../metrics/promql.ts';
 import { latencyAtPercentile } from '../metrics/thresholds.ts';
@@ -144,11 +144,12 @@ async function rollBackStage(
 }
 
 function cancelledBeforeWatch(deps: RolloutDeps): WatchResult {
+  const stopped = stopReason(deps.signal);
   return {
     outcome: 'cancelled',
     checks: [],
     decidedAt: deps.clock.now(),
-    reason: 'The job was cancelled while the weights were being set.',
+    reason: stopped ? `${stopped}.` : 'The job was cancelled while the weights were being set.',
   };
 }
 

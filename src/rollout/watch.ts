@@ -12,6 +12,7 @@ import { evaluateThresholds } from '../metrics/thresholds.ts';
 import type { CheckResult, CustomCheckResult, PrometheusClient } from '../metrics/types.ts';
 import { formatCheckLine } from '../report/log-line.ts';
 import type { AnalysisReport, TrafficReport } from '../report/report.ts';
+import { stopReason } from '../errors.ts';
 import type { RolloutDeps } from './deps.ts';
 import {
   clearMismatch,
@@ -104,7 +105,7 @@ export async function watchWeight(
   let previous = baseline;
   while (clock.now() < deadline) {
     await clock.sleep(Math.min(settings.intervalMs, deadline - clock.now()), signal);
-    if (signal.aborted) return withAnalysis(cancelled(loop.checks, clock.now()), loop);
+    if (signal.aborted) return withAnalysis(cancelled(loop.checks, clock.now(), signal), loop);
     try {
       const next = await read();
       const window = windowCounts(previous, next);
@@ -310,7 +311,7 @@ function failed(
   now: number,
   error: unknown,
 ): WatchResult {
-  if (signal.aborted) return cancelled(checks, now);
+  if (signal.aborted) return cancelled(checks, now, signal);
   const message = error instanceof Error ? error.message : String(error);
   return {
     outcome: 'metrics-failed',
@@ -320,20 +321,22 @@ function failed(
   };
 }
 
-function cancelled(checks: CheckResult[], now: number): WatchResult {
+function cancelled(checks: CheckResult[], now: number, signal: AbortSignal): WatchResult {
+  const stopped = stopReason(signal);
   return {
     outcome: 'cancelled',
     checks,
     decidedAt: now,
-    reason: 'The job was cancelled while the canary was being watched.',
+    reason: stopped ? `${stopped}.` : 'The job was cancelled while the canary was being watched.',
   };
 }
 
 /** Races a promise against the job's cancellation, so a slow query cannot delay the restore. */
 export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Error('cancelled'));
+  const stopped = (): Error => new Error(stopReason(signal) ?? 'cancelled');
+  if (signal.aborted) return Promise.reject(stopped());
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new Error('cancelled'));
+    const onAbort = (): void => reject(stopped());
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {

@@ -97,6 +97,11 @@ export interface Fault {
   retryAfterSeconds?: number;
   /** Wait this long before answering. */
   delayMs?: number;
+  /**
+   * Never answer: the request stays open until the client gives up, as a wedged API server or a
+   * dead load balancer does. `status` is then unused.
+   */
+  hang?: boolean;
 }
 
 /** One served request, for assertions. */
@@ -380,7 +385,7 @@ export class ApiServer implements SandboxObjects {
 
   async #serve(req: IncomingMessage, res: ServerResponse, url: URL, seen: Seen): Promise<number> {
     const raw = await readBody(req);
-    await this.#applyFault(req.method ?? 'GET', `${url.pathname}${url.search}`);
+    await this.#applyFault(req, `${url.pathname}${url.search}`);
     const parsed = parsePath(url.pathname);
     if (parsed.kind === 'version') return this.#reply(res, { status: 200, body: SERVER_VERSION });
     const user = authenticate(req.headers.authorization, this.#tokens);
@@ -408,7 +413,8 @@ export class ApiServer implements SandboxObjects {
     }
   }
 
-  async #applyFault(method: string, pathWithQuery: string): Promise<void> {
+  async #applyFault(req: IncomingMessage, pathWithQuery: string): Promise<void> {
+    const method = req.method ?? 'GET';
     const fault = this.#faults.find(
       (f) =>
         f.count > 0 &&
@@ -419,6 +425,10 @@ export class ApiServer implements SandboxObjects {
     fault.count--;
     if (fault.count === 0) this.#faults.splice(this.#faults.indexOf(fault), 1);
     if (fault.delayMs !== undefined && fault.delayMs > 0) await sleep(fault.delayMs);
+    if (fault.hang) {
+      await new Promise<void>((resolve) => req.socket.once('close', resolve));
+      throw new Error('the client gave up on a request the sandbox never answered');
+    }
     if (fault.status >= 400) throw genericStatus(fault.status, fault.retryAfterSeconds);
   }
 

@@ -13,11 +13,14 @@ export interface SandboxCertificates {
 const ONE_DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Generates a fresh CA and a server certificate for the loopback addresses. Real clusters hand out
+ * Generates a fresh CA and a server certificate for the loopback addresses (valid for a week, or
+ * over `serverValidity`: tests of an expired certificate). Real clusters hand out
  * a private CA in the kubeconfig; doing the same here keeps TLS verification switched on in tests,
  * so a client that would skip it is caught. EC keys keep start-up fast.
  */
-export async function generateCertificates(): Promise<SandboxCertificates> {
+export async function generateCertificates(
+  options: { serverValidity?: { from: Date; to: Date } } = {},
+): Promise<SandboxCertificates> {
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(notBeforeDate.getTime() + 7 * ONE_DAY_MS);
   const ca = await generate([{ name: 'commonName', value: 'sandbox-kubernetes-ca' }], {
@@ -39,8 +42,8 @@ export async function generateCertificates(): Promise<SandboxCertificates> {
   const server = await generate([{ name: 'commonName', value: 'kube-apiserver' }], {
     keyType: 'ec',
     algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate,
+    notBeforeDate: options.serverValidity?.from ?? notBeforeDate,
+    notAfterDate: options.serverValidity?.to ?? notAfterDate,
     ca: { key: ca.private, cert: ca.cert },
     extensions: [
       { name: 'basicConstraints', cA: false, critical: true },

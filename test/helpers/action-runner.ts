@@ -29,6 +29,8 @@ export interface RunOptions {
   interrupt?: { when: string | RegExp; signal: NodeJS.Signals };
   /** SIGKILL the process once stdout contains this (a crashed runner). */
   killWhen?: string | RegExp;
+  /** Close our end of stdout once it contains this, or at once with `true` (a reader gone). */
+  closeStdoutWhen?: string | RegExp | true;
   timeoutMs?: number;
 }
 
@@ -78,8 +80,11 @@ export async function runAction(
   let stderr = '';
   let interrupted = false;
   let interruptedAtMs: number | undefined;
+  if (options.closeStdoutWhen === true) child.stdout.destroy();
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
+    const close = options.closeStdoutWhen;
+    if (close !== undefined && close !== true && matches(stdout, close)) child.stdout.destroy();
     if (options.interrupt && !interrupted && matches(stdout, options.interrupt.when)) {
       interrupted = true;
       interruptedAtMs = Date.now() - started;

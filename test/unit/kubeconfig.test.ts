@@ -158,7 +158,7 @@ describe('exec credential plugins', () => {
         sleep: (ms: number) => new Promise((r) => setTimeout(r, ms)),
       },
       logger: new MemoryLogger(),
-      maxElapsedMs: 0,
+      callTimeoutMs: 5_000,
       onCredential: (secret) => found.push(secret),
     });
 

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { Clock } from '../../src/clock.ts';
 import { UserError } from '../../src/errors.ts';
 import { MemoryLogger } from '../../src/logger.ts';
+import { DeadlineError } from '../../src/net/errors.ts';
 import {
   RetryExhaustedError,
   classifyHttpStatus,
@@ -174,6 +175,46 @@ await test('withRetry', async (t) => {
       { what: 'GET x', classify, clock, logger, random: () => 0 },
     );
     assert.deepEqual(logger.lines, ['warning: GET x failed (HTTP 500); attempt 2 in 0.0s']);
+  });
+
+  await t.test('an attempt cut by the call’s deadline reports the failure before it', async () => {
+    const clock = new FakeClock();
+    const controller = new AbortController();
+    const deadline = new DeadlineError('GET x did not complete within 2s');
+    let calls = 0;
+    await assert.rejects(
+      withRetry(
+        () => {
+          if (++calls === 1) return Promise.reject(new HttpFailure(503));
+          controller.abort(deadline);
+          return Promise.reject(deadline);
+        },
+        { what: 'GET x', classify, clock, signal: controller.signal, random: () => 0 },
+      ),
+      (error: unknown) => {
+        assert.ok(error instanceof RetryExhaustedError);
+        assert.match(
+          error.message,
+          /^GET x failed after 2 attempts .*\(out of time\); last error: HTTP 503$/,
+        );
+        return true;
+      },
+    );
+  });
+
+  await t.test('a first attempt cut by the deadline is the deadline’s error', async () => {
+    const controller = new AbortController();
+    const deadline = new DeadlineError('GET x did not complete within 2s');
+    controller.abort(deadline);
+    await assert.rejects(
+      withRetry(() => Promise.reject(deadline), {
+        what: 'GET x',
+        classify,
+        clock: new FakeClock(),
+        signal: controller.signal,
+      }),
+      (error: unknown) => error === deadline,
+    );
   });
 });
 
