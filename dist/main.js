@@ -1,10 +1,10 @@
 import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
 import {
   run
-} from "./chunks/chunk-MCHFG45F.js";
-import "./chunks/chunk-WBVO5KKL.js";
-import "./chunks/chunk-XN2KRJ7W.js";
-import "./chunks/chunk-YMV6TW27.js";
+} from "./chunks/chunk-LTS5MWSS.js";
+import "./chunks/chunk-VP7HGKSA.js";
+import "./chunks/chunk-SWODQ3BM.js";
+import "./chunks/chunk-QOTIV6PK.js";
 
 // src/github/index.ts
 await run();

@@ -10,25 +10,40 @@ import {
   getInput,
   getState,
   runSecrets
-} from "./chunks/chunk-MCHFG45F.js";
+} from "./chunks/chunk-LTS5MWSS.js";
 import {
   checkRestorable,
   restoreRoutes,
   stateInputs
-} from "./chunks/chunk-WBVO5KKL.js";
+} from "./chunks/chunk-VP7HGKSA.js";
 import {
-  parseSettings
-} from "./chunks/chunk-XN2KRJ7W.js";
+  ExitGuard,
+  parseSettings,
+  protectStream
+} from "./chunks/chunk-SWODQ3BM.js";
 import {
   StateMismatchError
-} from "./chunks/chunk-YMV6TW27.js";
+} from "./chunks/chunk-QOTIV6PK.js";
 
 // src/github/post.ts
+var POST_GRACE_MS = 3e4;
 async function post() {
-  if (getState(STATE_STARTED) !== "true" || getState(STATE_FINISHED) === "true") return;
-  const runId = getState(STATE_RUN_ID);
+  protectStream(process.stdout);
+  protectStream(process.stderr);
   const secrets = runSecrets();
   const logger = actionsLogger(secrets);
+  const guard = new ExitGuard({
+    controller: new AbortController(),
+    warn: (line) => logger.warn(line),
+    graceMs: POST_GRACE_MS
+  }).install();
+  await restoreIfUnfinished(secrets, logger);
+  const code = await guard.finish(0);
+  if (code !== 0) process.exitCode = code;
+}
+async function restoreIfUnfinished(secrets, logger) {
+  if (getState(STATE_STARTED) !== "true" || getState(STATE_FINISHED) === "true") return;
+  const runId = getState(STATE_RUN_ID);
   try {
     const settings = parseSettings((name) => getInput(name));
     if (settings.command !== "step" || settings.dryRun) return;

@@ -70,6 +70,8 @@ describe('network failures end to end (dist/cli.js, sandbox API server)', () => 
     '10',
     '--duration',
     '10s',
+    '--interval',
+    '2s',
     '--prometheus-url',
     prometheusUrl,
     ...extra,
