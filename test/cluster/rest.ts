@@ -48,7 +48,12 @@ export function rest(
         ? options.body
         : JSON.stringify(options.body);
   const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
-  if (payload !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+  if (payload !== undefined) {
+    headers['content-type'] = options.contentType ?? 'application/json';
+    // Node frames a DELETE body neither by length nor chunks unless told; a server on a kept-alive
+    // connection would read the body as the next request.
+    headers['content-length'] = String(Buffer.byteLength(payload));
+  }
   if (credentials.token) headers.authorization = `Bearer ${credentials.token}`;
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
