@@ -4,12 +4,14 @@
  * tests use it where they must see the server's exact answers (status, Status body), which a
  * higher-level client would turn into exceptions.
  */
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 
 /** How to reach one API server as one identity. */
 export interface Credentials {
   server: string;
+  /** PEM CA bundle; the system's roots when empty. */
   ca: string;
   token?: string;
   cert?: string;
@@ -61,7 +63,7 @@ export function rest(
       {
         method,
         headers,
-        ca: credentials.ca,
+        ca: credentials.ca || undefined,
         cert: credentials.cert,
         key: credentials.key,
         timeout: options.timeoutMs ?? 30_000,
@@ -110,5 +112,34 @@ export function credentialsFromKubeconfig(text: string, context?: string): Crede
     token: user.token,
     cert: decode(user['client-certificate-data']),
     key: decode(user['client-key-data']),
+  };
+}
+
+/**
+ * Credentials from a kubeconfig file's current context, as client-node resolves them (CA and
+ * client certificate files, tokens, exec plugins), for checks against a maintainer's cluster.
+ */
+export async function credentialsFromKubeconfigFile(path: string): Promise<Credentials> {
+  const config = new KubeConfig();
+  config.loadFromFile(path);
+  const cluster = config.getCurrentCluster();
+  if (!cluster) throw new Error(`the kubeconfig ${path} has no current cluster`);
+  const options: RequestOptions = {};
+  await config.applyToHTTPSOptions(options);
+  // PEM material arrives as a string, a Buffer or a list of them.
+  const text = (value: unknown): string | undefined => {
+    if (value === undefined || value === null) return undefined;
+    const parts: unknown[] = Array.isArray(value) ? value : [value];
+    return parts
+      .map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'string' ? v : ''))
+      .join('\n');
+  };
+  const authorization = (options.headers as Record<string, string> | undefined)?.Authorization;
+  return {
+    server: cluster.server,
+    ca: text(options.ca) ?? '',
+    cert: text(options.cert),
+    key: text(options.key),
+    token: authorization?.replace(/^Bearer /, ''),
   };
 }

@@ -4,7 +4,6 @@
  * watches on that server, a real Prometheus scraping the simulator, and the default `k8s://`
  * Prometheus URL answered by the server's own services proxy through a test host.
  */
-import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import type { KubeconfigOptions } from '../../src/sandbox/apiserver.ts';
 import { WatchedObjects } from '../../src/sandbox/cluster-objects.ts';
@@ -18,7 +17,7 @@ import {
 import type { SandboxOptions } from '../../src/sandbox/sandbox.ts';
 import { TrafficSimulator } from '../../src/sandbox/simulator.ts';
 import { createOrReplace, expectStatus, ResourcePaths } from '../cluster/resources.ts';
-import { credentialsFromKubeconfig, rest, type Credentials } from '../cluster/rest.ts';
+import { credentialsFromKubeconfigFile, rest, type Credentials } from '../cluster/rest.ts';
 import { startTestHost } from '../cluster/test-host.ts';
 import { ClusterSyncClient } from './cluster-sync.ts';
 import type { GroundApi, Sandbox } from './ground.ts';
@@ -29,14 +28,17 @@ export const PIPELINE_ACCOUNT = 'istio-canary';
 /** A ServiceAccount that may only read the shop's objects. */
 export const READ_ONLY_ACCOUNT = 'istio-canary-read-only';
 
-/** The admin credentials of the cluster named by ISTIO_CANARY_CLUSTER_KUBECONFIG. */
-export function clusterAdmin(env: NodeJS.ProcessEnv = process.env): Credentials {
+/**
+ * The admin credentials of the cluster named by ISTIO_CANARY_CLUSTER_KUBECONFIG: the test control
+ * plane's, or a maintainer's kubeconfig (files, tokens and exec plugins, as client-node reads them).
+ */
+export function clusterAdmin(env: NodeJS.ProcessEnv = process.env): Promise<Credentials> {
   const path = env.ISTIO_CANARY_CLUSTER_KUBECONFIG;
   if (!path)
     throw new Error(
       'ISTIO_CANARY_GROUND=cluster needs ISTIO_CANARY_CLUSTER_KUBECONFIG (npm run test:cluster sets both)',
     );
-  return credentialsFromKubeconfig(readFileSync(path, 'utf8'));
+  return credentialsFromKubeconfigFile(path);
 }
 
 /** A token for a ServiceAccount from the TokenRequest API. */
@@ -171,7 +173,7 @@ export async function startClusterSandbox(options: SandboxOptions = {}): Promise
   const mode = options.prometheus ?? 'auto';
   const binary = mode === 'off' ? undefined : findPrometheus();
   if (mode === 'required' && !binary) throw new Error(prometheusUnavailableMessage);
-  const admin = clusterAdmin();
+  const admin = await clusterAdmin();
   const paths = new ResourcePaths(admin);
   const cleanups: (() => Promise<void> | void)[] = [];
   const stop = async (): Promise<void> => {

@@ -506,7 +506,7 @@ const KNOWN: Record<string, Known> = {
 };
 
 async function realTarget(): Promise<Target> {
-  const admin = clusterAdmin();
+  const admin = await clusterAdmin();
   const paths = new ResourcePaths(admin);
   await createOrReplace(admin, paths, {
     apiVersion: 'v1',

@@ -41,7 +41,7 @@ describe('a Role missing a verb', { skip: skipWithoutPrometheus() }, () => {
   let kubeconfig: string;
   before(async () => {
     sandbox = await startSandbox({ prometheus: 'required', rps: 100 });
-    const admin = clusterAdmin();
+    const admin = await clusterAdmin();
     const paths = new ResourcePaths(admin);
     for (const object of rbacWithoutVirtualServiceWrites())
       await createOrReplace(admin, paths, object);

@@ -20,7 +20,7 @@ describe('Prometheus through the real services proxy', { skip: skipWithoutPromet
   let admin: Credentials;
   before(async () => {
     sandbox = await startSandbox({ prometheus: 'required' });
-    admin = clusterAdmin();
+    admin = await clusterAdmin();
     pipeline = { ...admin, cert: undefined, key: undefined };
     pipeline.token = await serviceAccountToken(admin, 'shop', 'istio-canary');
     await waitForSeries(sandbox.prometheusUrl, 'istio_requests_total', 20_000);

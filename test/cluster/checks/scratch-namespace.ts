@@ -36,7 +36,7 @@ export function pipelineRbac(namespace: string): Record<string, unknown>[] {
 
 /** Creates the namespace and applies the pipeline's RBAC in it. */
 export async function createScratchNamespace(): Promise<ScratchNamespace> {
-  const admin = clusterAdmin();
+  const admin = await clusterAdmin();
   const paths = new ResourcePaths(admin);
   const name = `istio-canary-checks-${randomBytes(3).toString('hex')}`;
   await createOrReplace(admin, paths, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
