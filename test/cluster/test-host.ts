@@ -78,10 +78,37 @@ function forwardTo(port: number): { server: Server; destroyAll(): void } {
   return { server, destroyAll: () => sockets.forEach((s) => s.destroy()) };
 }
 
+const NETNS_PREFIX = 'icanary-';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Deletes test hosts left by test processes that died before removing them (a killed run); the
+ * namespace's name carries its creator's pid, and deleting it deletes its end of the veth pair
+ * and so the pair.
+ */
+async function removeOrphans(): Promise<void> {
+  const { stdout } = await run('ip', ['netns', 'list']).catch(() => ({ stdout: '' }));
+  for (const line of stdout.split('\n')) {
+    const name = line.split(' ')[0];
+    const pid = new RegExp(`^${NETNS_PREFIX}(\\d+)-`).exec(name)?.[1];
+    if (pid !== undefined && !alive(Number(pid)))
+      await run('ip', ['netns', 'del', name]).catch(() => undefined);
+  }
+}
+
 /** Creates the namespace and forwards `<address>:<port>` to `127.0.0.1:<targetPort>`. */
 export async function startTestHost(targetPort: number, port = 9090): Promise<TestHost> {
+  await removeOrphans();
   const id = `${process.pid.toString(36)}${randomInt(0, 1296).toString(36)}`;
-  const netns = `icanary-${id}`;
+  const netns = `${NETNS_PREFIX}${process.pid}-${randomInt(0, 1296).toString(36)}`;
   const hostEnd = `icv${id}h`.slice(0, 15);
   const nsEnd = `icv${id}n`.slice(0, 15);
   const [hostAddress, address] = await freeSubnet();
