@@ -53,7 +53,6 @@ async function main(): Promise<number> {
       ...process.env,
       ISTIO_CANARY_GROUND: 'cluster',
       ISTIO_CANARY_CLUSTER_KUBECONFIG: process.env.KUBECONFIG,
-      ISTIO_CANARY_CLUSTER_EXTERNAL: '1',
     });
   }
   const started = performance.now();
