@@ -65,7 +65,7 @@ export function group(table: ResourceType[], name: string): Record<string, unkno
 }
 
 function resourceEntries(type: ResourceType): Record<string, unknown>[] {
-  const main = {
+  const main: Record<string, unknown> = {
     name: type.plural,
     singularName: type.singular,
     namespaced: type.namespaced,
@@ -73,15 +73,25 @@ function resourceEntries(type: ResourceType): Record<string, unknown>[] {
     verbs: RESOURCE_VERBS,
     shortNames: type.shortNames,
   };
-  if (type.plural !== 'services') return [main];
-  const proxy = {
-    name: 'services/proxy',
-    singularName: '',
-    namespaced: true,
-    kind: 'ServiceProxyOptions',
-    verbs: RESOURCE_VERBS,
-  };
-  return [main, proxy];
+  if (type.categories.length > 0) main.categories = type.categories;
+  const entries = [main];
+  if (type.statusSubresource)
+    entries.push({
+      name: `${type.plural}/status`,
+      singularName: '',
+      namespaced: type.namespaced,
+      kind: type.kind,
+      verbs: ['get', 'patch', 'update'],
+    });
+  if (type.plural === 'services')
+    entries.push({
+      name: 'services/proxy',
+      singularName: '',
+      namespaced: true,
+      kind: 'ServiceProxyOptions',
+      verbs: ['create', 'delete', 'get', 'patch', 'update'],
+    });
+  return entries;
 }
 
 /** `/api/v1` or `/apis/<group>/<version>`, or undefined when that version is not served. */

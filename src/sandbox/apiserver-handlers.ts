@@ -184,11 +184,12 @@ function checkResourceVersion(
 ): void {
   if (given === undefined || given === '') {
     if (type.custom) {
-      throw invalid(type.kind, type.group, name, [
+      // kube-apiserver names the resource (plural), not the kind, in this one error.
+      throw invalid(type.plural, type.group, name, [
         {
           field: 'metadata.resourceVersion',
           reason: 'FieldValueInvalid',
-          detail: 'Invalid value: 0x0: must be specified for an update',
+          detail: 'Invalid value: 0: must be specified for an update',
         },
       ]);
     }
@@ -229,7 +230,15 @@ async function replaceOne(ctx: HandlerContext, req: ResourceRequest, name: strin
   return commitUpdate(ctx, req, current, body);
 }
 
-function patchKind(req: ResourceRequest): 'json' | 'merge' {
+/**
+ * The patch type of a Content-Type, or a 415 naming the accepted ones. Checked before the body
+ * is parsed, as the real server refuses an unknown patch type whatever the body is.
+ */
+export function patchTypeOf(type: ResourceType, contentType: string): 'json' | 'merge' {
+  return patchKind({ type, contentType });
+}
+
+function patchKind(req: Pick<ResourceRequest, 'type' | 'contentType'>): 'json' | 'merge' {
   const mediaType = req.contentType.split(';')[0].trim().toLowerCase();
   if (mediaType === JSON_PATCH) return 'json';
   if (mediaType === MERGE_PATCH) return 'merge';
@@ -238,7 +247,7 @@ function patchKind(req: ResourceRequest): 'json' | 'merge' {
   const accepted = req.type.custom
     ? [JSON_PATCH, MERGE_PATCH, APPLY_PATCH]
     : [JSON_PATCH, MERGE_PATCH, APPLY_PATCH, STRATEGIC_MERGE_PATCH];
-  throw unsupportedMediaType(mediaType, accepted);
+  throw unsupportedMediaType(accepted);
 }
 
 function applyPatch(
@@ -351,4 +360,54 @@ export async function handleResource(ctx: HandlerContext, req: ResourceRequest):
     default:
       throw methodNotAllowed();
   }
+}
+
+/** Stores `status` on the current object and nothing else, as a write to `<object>/status` does. */
+function commitStatus(
+  ctx: HandlerContext,
+  req: ResourceRequest,
+  current: KubeObject,
+  status: unknown,
+): Reply {
+  const next: Record<string, unknown> = structuredClone(current);
+  if (status === undefined) delete next.status;
+  else next.status = status;
+  const stored = ctx.store.update(req.type, current, next, isDryRun(req.query));
+  return { status: 200, body: present(req.type, req.version, stored) };
+}
+
+/**
+ * Serves `<object>/status`: GET reads the object; PUT and PATCH change only its status (spec,
+ * labels and annotations in the body are ignored), under the same resourceVersion rules.
+ */
+export async function handleStatusSubresource(
+  ctx: HandlerContext,
+  req: ResourceRequest & { name: string },
+): Promise<Reply> {
+  const { name } = req;
+  if (req.method === 'GET') return getOne(ctx, req, name);
+  if (req.method !== 'PUT' && req.method !== 'PATCH') throw methodNotAllowed();
+  isDryRun(req.query);
+  const kind = req.method === 'PATCH' ? patchKind(req) : undefined;
+  if (req.body === undefined) throw badRequest('the body of the request was empty');
+  await ctx.beforeWrite({
+    method: req.method,
+    resource: `${req.type.plural}/status`,
+    namespace: req.namespace,
+    name,
+  });
+  const current = mustExist(ctx, req, name);
+  if (kind === undefined) {
+    const body = structuredClone(requireObject(req.body));
+    checkTypeMeta(req.type, req.version, body);
+    reconcileIdentity(req.type, body, req.namespace, name);
+    checkResourceVersion(req.type, name, metadataOf(body).resourceVersion, current);
+    return commitStatus(ctx, req, current, body.status);
+  }
+  const patched = applyPatch(kind, present(req.type, req.version, current), req.body);
+  const rv = metadataOf(patched).resourceVersion;
+  if (rv !== undefined && rv !== null && asText(rv) !== current.metadata.resourceVersion) {
+    throw conflict(groupResource(req.type), name, OBJECT_MODIFIED);
+  }
+  return commitStatus(ctx, req, current, patched.status);
 }

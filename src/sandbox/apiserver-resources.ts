@@ -16,6 +16,10 @@ export interface ResourceType {
   custom: boolean;
   /** DELETE answers with the deleted object; otherwise with a Success Status. */
   returnsDeletedObject: boolean;
+  /** Discovery categories (`kubectl get all` takes `all`). */
+  categories: string[];
+  /** Served at `<object>/status`, where only status is written; the main resource keeps it. */
+  statusSubresource: boolean;
 }
 
 /** Every Istio networking version this server can serve, most preferred first (kube version order). */
@@ -26,6 +30,9 @@ export type IstioVersion = (typeof ISTIO_VERSIONS)[number];
 
 /** The Istio networking API group. */
 export const ISTIO_GROUP = 'networking.istio.io';
+
+/** The categories Istio's networking CRDs declare. */
+const ISTIO_CATEGORIES = ['istio-io', 'networking-istio-io'];
 
 /** The verbs discovery lists for every served resource (watch is not served). */
 export const RESOURCE_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update'];
@@ -47,6 +54,8 @@ function core(
     shortNames: short,
     custom: false,
     returnsDeletedObject: true,
+    categories: kind === 'Namespace' ? [] : ['all'],
+    statusSubresource: false,
   };
 }
 
@@ -67,6 +76,8 @@ export function resourceTable(istioVersions: readonly IstioVersion[]): ResourceT
       shortNames: ['deploy'],
       custom: false,
       returnsDeletedObject: false,
+      categories: ['all'],
+      statusSubresource: true,
     },
     {
       group: ISTIO_GROUP,
@@ -77,7 +88,10 @@ export function resourceTable(istioVersions: readonly IstioVersion[]): ResourceT
       namespaced: true,
       shortNames: ['vs'],
       custom: true,
-      returnsDeletedObject: true,
+      // Custom resources answer a delete with a Success Status, not the object.
+      returnsDeletedObject: false,
+      categories: ISTIO_CATEGORIES,
+      statusSubresource: true,
     },
     {
       group: ISTIO_GROUP,
@@ -88,7 +102,10 @@ export function resourceTable(istioVersions: readonly IstioVersion[]): ResourceT
       namespaced: true,
       shortNames: ['dr'],
       custom: true,
-      returnsDeletedObject: true,
+      // Custom resources answer a delete with a Success Status, not the object.
+      returnsDeletedObject: false,
+      categories: ISTIO_CATEGORIES,
+      statusSubresource: true,
     },
   ];
 }

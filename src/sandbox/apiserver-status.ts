@@ -42,11 +42,14 @@ export class ApiError extends Error {
   readonly status: Status;
   /** Extra response headers (Retry-After). */
   readonly headers: Record<string, string>;
+  /** Sent as text/plain instead of the Status, where the real server has no Status to send. */
+  readonly plainText: string | undefined;
 
-  constructor(status: Status, headers: Record<string, string> = {}) {
+  constructor(status: Status, headers: Record<string, string> = {}, plainText?: string) {
     super(status.message ?? status.reason ?? `HTTP ${status.code}`);
     this.status = status;
     this.headers = headers;
+    this.plainText = plainText;
   }
 }
 
@@ -89,10 +92,15 @@ export function notFound(gr: GroupResource, name: string): ApiError {
   );
 }
 
-/** 404 for a path the server does not serve (unknown group, version or resource). */
+/**
+ * 404 for a path the server does not serve (unknown group, version or resource). kube-apiserver
+ * has no route for it, so its mux answers in plain text, not with a Status.
+ */
 export function pathNotFound(): ApiError {
   return new ApiError(
     failure(404, 'NotFound', 'the server could not find the requested resource', {}),
+    {},
+    '404 page not found\n',
   );
 }
 
@@ -162,13 +170,12 @@ export function methodNotAllowed(): ApiError {
 }
 
 /** 415 for a body in a format the endpoint does not take. */
-export function unsupportedMediaType(contentType: string, accepted: string[]): ApiError {
+export function unsupportedMediaType(accepted: string[]): ApiError {
   return new ApiError(
     failure(
       415,
       'UnsupportedMediaType',
       `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
-      { causes: [{ reason: 'UnexpectedServerResponse', message: contentType }] },
     ),
   );
 }
@@ -217,6 +224,13 @@ export function webhookDenied(webhook: string, message: string): ApiError {
 }
 
 /** 503 from the services proxy when nothing backs the service. */
+/** 503 for a services-proxy port the Service does not declare. */
+export function noServicePort(service: string, port: string): ApiError {
+  return new ApiError(
+    failure(503, 'ServiceUnavailable', `no service port ${port} found for service "${service}"`),
+  );
+}
+
 export function noEndpoints(service: string): ApiError {
   return new ApiError(
     failure(503, 'ServiceUnavailable', `no endpoints available for service "${service}"`),

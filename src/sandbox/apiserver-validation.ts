@@ -100,6 +100,13 @@ function nameErrors(meta: Record<string, unknown>): FieldError[] {
   return [];
 }
 
+const CEL_NOT_CHECKED = {
+  field: '<nil>',
+  reason: 'FieldValueInvalid',
+  detail:
+    'Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation',
+};
+
 /** Validates an object about to be stored; throws 422 for schema errors and 400 for webhook denials. */
 export function validateObject(
   type: ResourceType,
@@ -109,7 +116,13 @@ export function validateObject(
   const meta = metadataOf(object);
   const name = typeof meta.name === 'string' ? meta.name : '';
   const errors = nameErrors(meta);
-  if (type.group === ISTIO_GROUP) errors.push(...validateIstioSchema(type.kind, version, object));
+  if (type.group === ISTIO_GROUP) {
+    const schemaErrors = validateIstioSchema(type.kind, version, object);
+    errors.push(...schemaErrors);
+    // Istio's CRDs carry CEL rules, which the real server skips on an object that fails the
+    // schema, and says so in one more cause.
+    if (schemaErrors.length > 0) errors.push(CEL_NOT_CHECKED);
+  }
   if (errors.length > 0) throw invalid(type.kind, type.group, name, errors);
   if (type.kind === 'VirtualService') {
     const denials = virtualServiceWebhookErrors(object.spec);

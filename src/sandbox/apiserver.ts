@@ -30,6 +30,8 @@ import {
 } from './apiserver-discovery.ts';
 import {
   handleResource,
+  handleStatusSubresource,
+  patchTypeOf,
   type HandlerContext,
   type Reply,
   type WriteInfo,
@@ -50,6 +52,7 @@ import {
   type DiscoveryPath,
   type ProxyPath,
   type ResourcePath,
+  type ServiceTarget,
 } from './apiserver-routes.ts';
 import {
   ApiError,
@@ -57,6 +60,8 @@ import {
   failure,
   genericStatus,
   methodNotAllowed,
+  noServicePort,
+  notFound,
   pathNotFound,
 } from './apiserver-status.ts';
 import { ObjectStore, metadataOf, type KubeObject } from './apiserver-store.ts';
@@ -379,6 +384,15 @@ export class ApiServer implements SandboxObjects {
       res.destroy();
       return apiError.status.code;
     }
+    if (apiError.plainText !== undefined) {
+      res.writeHead(apiError.status.code, {
+        'content-type': 'text/plain; charset=utf-8',
+        'x-content-type-options': 'nosniff',
+        'content-length': Buffer.byteLength(apiError.plainText),
+      });
+      res.end(apiError.plainText);
+      return apiError.status.code;
+    }
     sendJson(res, apiError.status.code, apiError.status, apiError.headers);
     return apiError.status.code;
   }
@@ -460,8 +474,25 @@ export class ApiServer implements SandboxObjects {
     path: ProxyPath,
     search: string,
   ): Promise<number> {
-    const upstream = this.#proxies.resolve(path.namespace, parseServiceSpec(path.serviceSpec));
+    const target = parseServiceSpec(path.serviceSpec);
+    this.#checkProxiedService(path.namespace, target);
+    const upstream = this.#proxies.resolve(path.namespace, target);
     return forward(req, raw, res, upstream, path.path, search);
+  }
+
+  /**
+   * The real server resolves a proxied Service before its endpoints: a missing Service is a 404,
+   * and a port number the Service does not declare a 503 naming it.
+   */
+  #checkProxiedService(namespace: string, target: ServiceTarget): void {
+    const services = findResource(this.#table, '', 'v1', 'services')!;
+    const service = this.#store.get(services, namespace, target.name);
+    if (service === undefined) throw notFound({ group: '', resource: 'services' }, target.name);
+    if (!/^\d+$/.test(target.port)) return;
+    const ports = ((service.spec as { ports?: { port?: number }[] } | undefined)?.ports ?? []).map(
+      (p) => String(p.port),
+    );
+    if (!ports.includes(target.port)) throw noServicePort(target.name, target.port);
   }
 
   async #resource(
@@ -473,7 +504,10 @@ export class ApiServer implements SandboxObjects {
     seen: Seen,
   ): Promise<Reply> {
     const type = findResource(this.#table, path.group, path.version, path.plural);
-    if (type === undefined || path.subresource !== undefined) throw pathNotFound();
+    if (type === undefined) throw pathNotFound();
+    const status = path.subresource === 'status' && type.statusSubresource;
+    if (path.subresource !== undefined && (!status || path.name === undefined))
+      throw pathNotFound();
     if (type.namespaced === false && path.namespace !== undefined) throw pathNotFound();
     if (type.namespaced && path.namespace === undefined && path.name !== undefined)
       throw pathNotFound();
@@ -481,11 +515,14 @@ export class ApiServer implements SandboxObjects {
       verb: verbFor(method, path.name !== undefined),
       group: type.group,
       resource: type.plural,
+      subresource: path.subresource,
       namespace: path.namespace,
       name: path.name ?? '',
     };
     authorize(user, seen.attributes);
-    return handleResource(this.#context(), {
+    if (method === 'PATCH' && path.name !== undefined)
+      patchTypeOf(type, req.headers['content-type'] ?? '');
+    const request = {
       method,
       type,
       version: path.version,
@@ -494,7 +531,10 @@ export class ApiServer implements SandboxObjects {
       query: new URLSearchParams(req.url?.split('?')[1] ?? ''),
       contentType: req.headers['content-type'] ?? '',
       body: parseJsonBody(raw),
-    });
+    };
+    if (status && path.name !== undefined)
+      return handleStatusSubresource(this.#context(), { ...request, name: path.name });
+    return handleResource(this.#context(), request);
   }
 
   #context(): HandlerContext {

@@ -1,8 +1,9 @@
 /**
  * Validation of Istio networking objects, in the two layers a cluster applies: the CRD's OpenAPI
  * schema (types of fields; the API server answers 422 Invalid) and istiod's validating webhook
- * (semantic rules such as weights summing to 100; the API server answers 400 with the webhook's
- * message).
+ * (semantic rules such as no negative weight and RE2-only regexes; the API server answers 400 with
+ * the webhook's message). The rules and their wording follow istio.io/istio's pkg/config/validation,
+ * which the real control plane under test/cluster runs.
  */
 import { DestinationRule as DestinationRuleV1alpha3 } from '@kubernetes-models/istio/networking.istio.io/v1alpha3/DestinationRule';
 import { VirtualService as VirtualServiceV1alpha3 } from '@kubernetes-models/istio/networking.istio.io/v1alpha3/VirtualService';
@@ -147,19 +148,46 @@ function destinationErrors(entry: unknown): string[] {
   if (typeof host !== 'string' || host === '') errors.push('empty domain name not allowed');
   else if (host === '*') errors.push(`invalid destination host ${host}`);
   const weight = entry.weight ?? 0;
-  if (typeof weight === 'number' && (weight < 0 || weight > 100)) {
-    errors.push(`percentage ${weight} is not in range 0..100`);
-  }
+  if (typeof weight === 'number' && weight < 0) errors.push(`weight ${weight} < 0`);
   return errors;
 }
 
+/** Weights are relative (Istio normalizes them), so only an all-zero split is refused. */
 function routeDestinationsErrors(route: unknown[]): string[] {
   const errors = route.flatMap(destinationErrors);
   const total = route.reduce<number>((sum, entry) => {
     const weight = isRecord(entry) ? entry.weight : undefined;
     return sum + (typeof weight === 'number' ? weight : 0);
   }, 0);
-  if (route.length > 1 && total !== 100) errors.push(`total destination weight ${total} != 100`);
+  if (route.length > 1 && total === 0) errors.push('total destination weight = 0');
+  return errors;
+}
+
+/** Perl syntax Go's regexp (RE2) refuses, with the token its error names. */
+const PERL_ONLY = ['(?=', '(?!'];
+
+function regexErrors(match: unknown, where: string): string[] {
+  if (!isRecord(match) || typeof match.regex !== 'string') return [];
+  const token = PERL_ONLY.find((t) => (match.regex as string).includes(t));
+  if (token === undefined) return [];
+  return [
+    `"${where}": error parsing regexp: invalid or unsupported Perl syntax: \`${token}\`; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)`,
+  ];
+}
+
+/** The string matches of one HTTP match request, named as Istio names them in errors. */
+function matchErrors(match: unknown): string[] {
+  if (!isRecord(match)) return [];
+  const errors: string[] = [];
+  const each = (value: unknown, where: string) => {
+    if (isRecord(value))
+      for (const item of Object.values(value)) errors.push(...regexErrors(item, where));
+  };
+  each(match.headers, 'headers');
+  each(match.withoutHeaders, 'withoutHeaders');
+  for (const where of ['uri', 'scheme', 'method', 'authority'])
+    errors.push(...regexErrors(match[where], where));
+  each(match.queryParams, 'queryParams');
   return errors;
 }
 
@@ -169,7 +197,8 @@ function httpRouteErrors(http: unknown): string[] {
   if (route.length === 0 && http.redirect === undefined && http.directResponse === undefined) {
     return ['HTTP route, redirect or direct response is required'];
   }
-  return routeDestinationsErrors(route);
+  const matches = Array.isArray(http.match) ? http.match : [];
+  return [...matches.flatMap(matchErrors), ...routeDestinationsErrors(route)];
 }
 
 /** The rules istiod's webhook applies to a VirtualService's spec, as its messages word them. */

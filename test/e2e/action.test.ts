@@ -4,7 +4,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { backendVirtualService, SHOP } from '../../src/sandbox/fixtures.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
+import { asStored, startSandbox, type Sandbox } from '../helpers/ground.ts';
 import { assertPassed, runAction } from '../helpers/action-runner.ts';
 import { start as startGithubApi } from '../helpers/github-api-double.ts';
 import { skipWithoutPrometheus } from '../helpers/sandbox.ts';
@@ -79,7 +79,7 @@ describe(
       expected.spec.http[2].route = [
         { destination: { host: 'backend', subset: 'v2', port: { number: 8080 } } },
       ];
-      assert.equal(JSON.stringify(vs().spec), JSON.stringify(expected.spec));
+      assert.equal(JSON.stringify(vs().spec), JSON.stringify(asStored(expected.spec)));
       assert.deepEqual(
         vs().metadata.annotations,
         expected.metadata.annotations,
@@ -89,7 +89,7 @@ describe(
       const again = await runAction('main', { inputs: { ...inputs, command: 'promote' } });
       assertPassed(again);
       assert.equal(again.outputs.result, 'noop', 're-running a finished promote is a no-op');
-      assert.equal(JSON.stringify(vs().spec), JSON.stringify(expected.spec));
+      assert.equal(JSON.stringify(vs().spec), JSON.stringify(asStored(expected.spec)));
     });
 
     test('a faulty canary is rolled back before duration runs out, the spec restored exactly', async () => {

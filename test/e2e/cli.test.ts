@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { waitForSeries } from '../../src/sandbox/prometheus.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
+import { startSandbox, type Sandbox } from '../helpers/ground.ts';
 import { skipWithoutPrometheus } from '../helpers/sandbox.ts';
 import { assertRestored, backendVs, primaryRoute, resetShop, weights } from '../helpers/shop.ts';
 

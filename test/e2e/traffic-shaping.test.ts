@@ -12,7 +12,7 @@ import {
   shopClients,
   shopObjects,
 } from '../../src/sandbox/fixtures.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
+import { startSandbox, type Sandbox } from '../helpers/ground.ts';
 import type { ClientSpec } from '../../src/sandbox/simulator.ts';
 import { DEFAULT_BEHAVIOUR } from '../../src/sandbox/simulator.ts';
 import { assertPassed, runAction } from '../helpers/action-runner.ts';

@@ -105,6 +105,16 @@ interface StatusBody {
 }
 
 /** Runs a call that must fail with an ApiException; returns it and its Status body. */
+/** The Status in an error body; a plain-text body (a path the server has no route for) as a message. */
+function parseStatus(body: unknown): StatusBody {
+  if (typeof body !== 'string' || body === '') return body as StatusBody;
+  try {
+    return JSON.parse(body) as StatusBody;
+  } catch {
+    return { message: body } as StatusBody;
+  }
+}
+
 async function rejection(
   call: Promise<unknown>,
 ): Promise<{ error: ApiException<unknown>; status: StatusBody }> {
@@ -113,10 +123,7 @@ async function rejection(
   } catch (error) {
     assert.ok(error instanceof ApiException, `expected an ApiException, got ${String(error)}`);
     const body = error.body;
-    const status = (
-      typeof body === 'string' && body !== '' ? JSON.parse(body) : body
-    ) as StatusBody;
-    return { error, status };
+    return { error, status: parseStatus(body) };
   }
   assert.fail('the call succeeded');
 }
@@ -317,7 +324,7 @@ describe('sandbox API server with the real client-node', () => {
     assert.equal(error.code, 422);
     assert.match(
       status.message,
-      /metadata\.resourceVersion: Invalid value: 0x0: must be specified for an update/,
+      /metadata\.resourceVersion: Invalid value: 0: must be specified for an update/,
     );
   });
 
@@ -415,12 +422,12 @@ describe('sandbox API server with the real client-node', () => {
     assert.equal(error.code, 409);
   });
 
-  it("denies weights that do not sum to 100 with istiod's webhook message", async () => {
+  it("denies a negative weight with istiod's webhook message, and takes weights as relative", async () => {
     server.put(virtualService('weights'));
     const vs: Obj = await admin.custom.getNamespacedCustomObject(vsRef('weights'));
     vs.spec.http[1].route = [
-      { destination: { host: 'backend', subset: 'stable' }, weight: 80 },
-      { destination: { host: 'backend', subset: 'canary' }, weight: 10 },
+      { destination: { host: 'backend', subset: 'stable' }, weight: 100 },
+      { destination: { host: 'backend', subset: 'canary' }, weight: -10 },
     ];
     const { error, status } = await rejection(
       admin.custom.replaceNamespacedCustomObject({ ...vsRef('weights'), body: vs }),
@@ -428,8 +435,17 @@ describe('sandbox API server with the real client-node', () => {
     assert.equal(error.code, 400);
     assert.equal(
       status.message,
-      'admission webhook "validation.istio.io" denied the request: configuration is invalid: total destination weight 90 != 100',
+      'admission webhook "validation.istio.io" denied the request: configuration is invalid: weight -10 < 0',
     );
+
+    // Istio normalizes weights: a split that does not add up to 100 is valid.
+    vs.spec.http[1].route[1].weight = 10;
+    const relative: Obj = await admin.custom.replaceNamespacedCustomObject({
+      ...vsRef('weights'),
+      body: vs,
+    });
+    assert.equal(relative.spec.http[1].route[1].weight, 10);
+    vs.metadata.resourceVersion = relative.metadata.resourceVersion;
 
     vs.spec.http[1].route = [{ destination: { host: 'backend', subset: 'canary' } }];
     const single: Obj = await admin.custom.replaceNamespacedCustomObject({
@@ -451,7 +467,7 @@ describe('sandbox API server with the real client-node', () => {
     assert.equal(status.reason, 'Invalid');
     assert.match(
       status.message,
-      /^VirtualService\.networking\.istio\.io "typed" is invalid: spec\.http\[1\]\.route\[0\]\.weight: Invalid value: "string"/,
+      /^VirtualService\.networking\.istio\.io "typed" is invalid: \[spec\.http\[1\]\.route\[0\]\.weight: Invalid value: "string".*, <nil>: Invalid value: null: some validation rules were not checked/,
     );
     assert.equal(status.details?.causes?.[0]?.field, 'spec.http[1].route[0].weight');
     assert.equal(
@@ -543,7 +559,7 @@ describe('sandbox API server with the real client-node', () => {
     assert.equal(service.spec?.ports?.[0]?.port, 8080);
   });
 
-  it('proxies to a registered service and answers 503 for an unregistered one', async () => {
+  it('proxies to a registered service; 404 for a missing Service, 503 for one without endpoints or that port', async () => {
     const upstream = http.createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ url: req.url, auth: req.headers.authorization ?? null }));
@@ -551,6 +567,13 @@ describe('sandbox API server with the real client-node', () => {
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     try {
       const port = (upstream.address() as AddressInfo).port;
+      for (const name of ['prometheus', 'grafana'])
+        server.put({
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name, namespace: 'istio-system' },
+          spec: { ports: [{ name: 'http', port: name === 'prometheus' ? 9090 : 3000 }] },
+        });
       server.registerServiceProxy('istio-system', 'prometheus', 9090, `http://127.0.0.1:${port}`);
       const text = await admin.core.connectGetNamespacedServiceProxyWithPath({
         name: 'prometheus:9090',
@@ -576,15 +599,22 @@ describe('sandbox API server with the real client-node', () => {
         '/api/v1/query?query=up%7Bjob%3D%22a%22%7D',
       );
 
-      const missing = await rawGet(
-        admin.config,
-        '/api/v1/namespaces/istio-system/services/grafana:3000/proxy/',
-      );
-      assert.equal(missing.status, 503);
-      assert.equal(
-        (JSON.parse(missing.body) as StatusBody).message,
+      const answer = async (target: string) => {
+        const res = await rawGet(
+          admin.config,
+          `/api/v1/namespaces/istio-system/services/${target}/proxy/`,
+        );
+        return [res.status, (JSON.parse(res.body) as StatusBody).message];
+      };
+      assert.deepEqual(await answer('loki:3100'), [404, 'services "loki" not found']);
+      assert.deepEqual(await answer('grafana:3000'), [
+        503,
         'no endpoints available for service "grafana"',
-      );
+      ]);
+      assert.deepEqual(await answer('prometheus:9091'), [
+        503,
+        'no service port 9091 found for service "prometheus"',
+      ]);
     } finally {
       upstream.close();
     }
@@ -670,14 +700,20 @@ describe('sandbox API server serving only v1alpha3', () => {
     const names = (JSON.parse(resources.body) as { resources: { name: string }[] }).resources.map(
       (r) => r.name,
     );
-    assert.deepEqual(names.sort(), ['destinationrules', 'virtualservices']);
+    assert.deepEqual(names.sort(), [
+      'destinationrules',
+      'destinationrules/status',
+      'virtualservices',
+      'virtualservices/status',
+    ]);
     assert.equal((await rawGet(config, `/apis/${GROUP}/v1`)).status, 404);
 
     server.put({ ...virtualService('old'), apiVersion: `${GROUP}/v1alpha3` });
     const vs: Obj = await custom.getNamespacedCustomObject(vsRef('old', 'v1alpha3'));
     assert.equal(vs.apiVersion, `${GROUP}/v1alpha3`);
-    const { error } = await rejection(custom.getNamespacedCustomObject(vsRef('old', 'v1')));
+    const { error, status } = await rejection(custom.getNamespacedCustomObject(vsRef('old', 'v1')));
     assert.equal(error.code, 404);
+    assert.equal(status.message, '404 page not found\n', 'no route, so plain text as the real mux');
   });
 });
 
@@ -758,6 +794,22 @@ describe("istiod's VirtualService webhook rules", () => {
     weight,
   });
 
+  it('refuses a lookahead in a regex match, which RE2 cannot compile, naming the match field', () => {
+    const route = [to('a', 100)];
+    const match = [
+      { uri: { regex: '^/api/(?!internal)' } },
+      { headers: { 'x-user': { regex: '(?=admin)' } } },
+      { uri: { regex: '^/api/[a-z]+$' } },
+    ];
+    assert.deepEqual(
+      virtualServiceWebhookErrors({ hosts: ['backend'], http: [{ match, route }] }),
+      [
+        '"uri": error parsing regexp: invalid or unsupported Perl syntax: `(?!`; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)',
+        '"headers": error parsing regexp: invalid or unsupported Perl syntax: `(?=`; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)',
+      ],
+    );
+  });
+
   it('accepts weights summing to 100 and a lone destination without weight', () => {
     assert.deepEqual(virtualServiceWebhookErrors(spec([to('a', 75), to('b', 25)])), []);
     assert.deepEqual(virtualServiceWebhookErrors(spec([to('a')])), []);
@@ -765,17 +817,15 @@ describe("istiod's VirtualService webhook rules", () => {
   });
 
   it('reports each broken rule, several in the multi-error form', () => {
-    assert.deepEqual(virtualServiceWebhookErrors(spec([to('a', 50), to('b')])), [
-      'total destination weight 50 != 100',
+    assert.deepEqual(virtualServiceWebhookErrors(spec([to('a', 50), to('b')])), []);
+    assert.deepEqual(virtualServiceWebhookErrors(spec([to('a', 0), to('b', 0)])), [
+      'total destination weight = 0',
     ]);
-    const errors = virtualServiceWebhookErrors(spec([to('a', 150), to('b', -50)]));
-    assert.deepEqual(errors, [
-      'percentage 150 is not in range 0..100',
-      'percentage -50 is not in range 0..100',
-    ]);
+    const errors = virtualServiceWebhookErrors(spec([to('a', -1), to('b', -50)]));
+    assert.deepEqual(errors, ['weight -1 < 0', 'weight -50 < 0']);
     assert.equal(
       formatWebhookErrors(errors),
-      '2 errors occurred:\n\t* percentage 150 is not in range 0..100\n\t* percentage -50 is not in range 0..100\n\n',
+      '2 errors occurred:\n\t* weight -1 < 0\n\t* weight -50 < 0\n\n',
     );
     assert.deepEqual(virtualServiceWebhookErrors({ http: [{ route: [{}] }] }), [
       'virtual service must have at least one host',
