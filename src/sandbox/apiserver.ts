@@ -515,7 +515,7 @@ export class ApiServer implements SandboxObjects {
       verb: verbFor(method, path.name !== undefined),
       group: type.group,
       resource: type.plural,
-      subresource: path.subresource,
+      ...(path.subresource !== undefined ? { subresource: path.subresource } : {}),
       namespace: path.namespace,
       name: path.name ?? '',
     };

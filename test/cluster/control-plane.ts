@@ -186,7 +186,16 @@ async function bootstrap(
   webhookPort: number,
   log: (line: string) => void,
 ): Promise<void> {
-  for (const name of [PIPELINE_NAMESPACE, 'istio-system'])
+  const manifest = parseAllDocuments(readFileSync(RBAC_MANIFEST, 'utf8'))
+    .map((doc) => doc.toJS() as Record<string, unknown> | null)
+    .filter((object) => object !== null);
+  // Every namespace the manifest grants in (a dependent's namespace too), as a cluster has them.
+  const namespaces = new Set([PIPELINE_NAMESPACE, 'istio-system']);
+  for (const object of manifest) {
+    const namespace = (object.metadata as { namespace?: string }).namespace;
+    if (namespace !== undefined) namespaces.add(namespace);
+  }
+  for (const name of namespaces)
     await createOrReplace(admin, paths, {
       apiVersion: 'v1',
       kind: 'Namespace',
@@ -211,10 +220,7 @@ async function bootstrap(
     () => 'the CRDs were not established in 60 s',
   );
   paths.reset();
-  for (const doc of parseAllDocuments(readFileSync(RBAC_MANIFEST, 'utf8'))) {
-    const object = doc.toJS() as Record<string, unknown> | null;
-    if (object) await createOrReplace(admin, paths, object);
-  }
+  for (const object of manifest) await createOrReplace(admin, paths, object);
   await createOrReplace(admin, paths, webhookConfiguration(pki.caCert, webhookPort));
   await waitForWebhook(admin);
 }
