@@ -45,9 +45,21 @@ export function withinDeadline<T>(
   signal: AbortSignal,
   what: string,
 ): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortError(signal, what));
+  return raceAbort(promise, signal, () => abortError(signal, what));
+}
+
+/**
+ * `promise`, or `stopped()` as soon as `signal` aborts (at once when it already has). The
+ * promise itself goes on: this is for waits that must not hold up what the abort starts.
+ */
+export function raceAbort<T>(
+  promise: Promise<T>,
+  signal: AbortSignal,
+  stopped: () => Error,
+): Promise<T> {
+  if (signal.aborted) return Promise.reject(stopped());
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal, what));
+    const onAbort = (): void => reject(stopped());
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {

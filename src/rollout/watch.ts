@@ -13,6 +13,7 @@ import type { CheckResult, CustomCheckResult, PrometheusClient } from '../metric
 import { formatCheckLine } from '../report/log-line.ts';
 import type { AnalysisReport, TrafficReport } from '../report/report.ts';
 import { stopReason } from '../errors.ts';
+import { raceAbort } from '../net/deadline.ts';
 import type { RolloutDeps } from './deps.ts';
 import {
   clearMismatch,
@@ -333,20 +334,5 @@ function cancelled(checks: CheckResult[], now: number, signal: AbortSignal): Wat
 
 /** Races a promise against the job's cancellation, so a slow query cannot delay the restore. */
 export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  const stopped = (): Error => new Error(stopReason(signal) ?? 'cancelled');
-  if (signal.aborted) return Promise.reject(stopped());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(stopped());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
+  return raceAbort(promise, signal, () => new Error(stopReason(signal) ?? 'cancelled'));
 }
