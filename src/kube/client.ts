@@ -152,6 +152,7 @@ export function createCluster(options: KubeOptions): Cluster {
   const kc = loadKubeConfig(options.kubeconfig, options.context, {
     env: process.env,
     onCredential: options.onCredential ?? (() => undefined),
+    timeoutMs: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
   });
   const server = checkServer(kc, options.logger);
   const base = kc.getCurrentCluster()!.server.replace(/\/+$/, '');

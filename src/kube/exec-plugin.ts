@@ -27,7 +27,14 @@ export interface ExecPluginOptions {
   env: NodeJS.ProcessEnv;
   /** Told each credential a plugin returns, so that every sink redacts it. */
   onCredential: (secret: string) => void;
+  /**
+   * How long a plugin may run before it is killed: the deadline of the call that needs it, which
+   * gives up on it at the same moment (default 30 s).
+   */
+  timeoutMs?: number;
 }
+
+const DEFAULT_PLUGIN_TIMEOUT_MS = 30_000;
 
 /**
  * Variables a plugin never sees: our inputs as the runner passes them (`INPUT_*`: the kubeconfig,
@@ -98,7 +105,11 @@ function execAuthenticator(
     const exec = plugins.get(user.name)!;
     const status = parseCredential(
       exec,
-      await runPlugin(exec, pluginEnvironment(options.env, exec)),
+      await runPlugin(
+        exec,
+        pluginEnvironment(options.env, exec),
+        options.timeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS,
+      ),
     );
     for (const secret of [status.token, status.clientKeyData])
       if (secret) options.onCredential(secret);
@@ -123,8 +134,11 @@ function expired(status: ExecStatus): boolean {
   return !(Date.parse(status.expirationTimestamp) > Date.now());
 }
 
-/** Runs the plugin without a terminal or stdin; resolves with its stdout when it exits 0. */
-function runPlugin(exec: ExecConfig, env: NodeJS.ProcessEnv): Promise<string> {
+/**
+ * Runs the plugin without a terminal or stdin; resolves with its stdout when it exits 0. A plugin
+ * still running after `timeoutMs` is killed, so that none outlives the call that gave up on it.
+ */
+function runPlugin(exec: ExecConfig, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
   const name = `The kubeconfig's exec plugin "${exec.command}"`;
   const hidden =
     'its output is not shown, it may hold credentials; run the command by hand to see why';
@@ -134,6 +148,12 @@ function runPlugin(exec: ExecConfig, env: NodeJS.ProcessEnv): Promise<string> {
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
     });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    timer.unref();
     const chunks: Buffer[] = [];
     let size = 0;
     child.stdout.on('data', (chunk: Buffer) => {
@@ -147,7 +167,12 @@ function runPlugin(exec: ExecConfig, env: NodeJS.ProcessEnv): Promise<string> {
       reject(new UserError(`${name} could not be started (${error.code ?? 'error'}).`)),
     );
     child.on('close', (code, signal) => {
-      if (size > MAX_OUTPUT_BYTES) {
+      clearTimeout(timer);
+      if (timedOut) {
+        reject(
+          new UserError(`${name} did not finish within ${timeoutMs / 1000}s and was stopped.`),
+        );
+      } else if (size > MAX_OUTPUT_BYTES) {
         reject(new UserError(`${name} printed more than ${MAX_OUTPUT_BYTES} bytes; ${hidden}.`));
       } else if (code !== 0) {
         const how = signal ? `was ended by ${signal}` : `exited with code ${code}`;

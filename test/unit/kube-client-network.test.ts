@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { systemClock } from '../../src/clock.ts';
 import { UserError } from '../../src/errors.ts';
@@ -76,15 +79,19 @@ describe('Kubernetes client against misbehaving API servers', () => {
     LIMIT,
     async () => {
       const server = await tlsServer(hang);
-      // The plugin exits by itself soon after, so that no process outlives the test for long.
+      // The plugin would exit by itself after 5 s; it is killed at the deadline instead.
+      const pidFile = join(mkdtempSync(join(tmpdir(), 'exec-hang-')), 'pid');
+      const script = `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setTimeout(() => {}, 5000)`;
       const kubeconfig = kubeconfigFor(
         server.url,
         { ca: certs.caCert },
-        { command: process.execPath, args: ['-e', 'setTimeout(() => {}, 5000)'] },
+        { command: process.execPath, args: ['-e', script] },
       );
       const { cluster: c } = cluster(kubeconfig, { callTimeoutMs: 400 });
       await assert.rejects(c.istioVersion(), DeadlineError);
       assert.equal(server.seen.length, 0, 'the request was never sent');
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      assert.ok(await gone(pid, 3000), `the plugin (pid ${pid}) was killed, not left running`);
     },
   );
 
@@ -246,3 +253,16 @@ describe('Kubernetes client against misbehaving API servers', () => {
     },
   );
 });
+
+/** True once no process `pid` runs, polled for at most `ms`. */
+async function gone(pid: number, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
