@@ -32,7 +32,8 @@ export interface RbacPolicy {
   grants: Grant[];
 }
 
-type Manifest = readonly unknown[];
+/** The documents of an RBAC manifest, as parsed from YAML. */
+export type Manifest = readonly unknown[];
 
 interface RoleRef {
   kind: string;

@@ -65,6 +65,7 @@ import {
   pathNotFound,
 } from './apiserver-status.ts';
 import { ObjectStore, metadataOf, type KubeObject } from './apiserver-store.ts';
+import { policyFromManifest, type Manifest } from './apiserver-rbac.ts';
 import { generateCertificates, type SandboxCertificates } from './certs.ts';
 import type { SandboxObjects } from './types.ts';
 
@@ -254,6 +255,19 @@ export class ApiServer implements SandboxObjects {
   }
 
   /** A kubeconfig for this server: CA data, a bearer-token user, one context, set current. */
+  /**
+   * A kubeconfig for the ServiceAccount `subject`, granted exactly what the RBAC objects of
+   * `manifest` bind to it (see policyFromManifest), with a token of its own.
+   */
+  async identityKubeconfig(
+    manifest: Manifest,
+    subject: { namespace: string; name: string },
+  ): Promise<string> {
+    const token = newToken();
+    this.#tokens.set(token, policyFromManifest(manifest, subject));
+    return Promise.resolve(this.kubeconfig({ token, namespace: subject.namespace }));
+  }
+
   kubeconfig(options: KubeconfigOptions = {}): string {
     const context = options.context ?? 'sandbox';
     return stringify({

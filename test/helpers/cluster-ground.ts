@@ -217,6 +217,12 @@ export async function startClusterSandbox(options: SandboxOptions = {}): Promise
       requests: proxy.requests,
       readOnlyToken,
       kubeconfig,
+      async identityKubeconfig(manifest, subject) {
+        for (const object of manifest)
+          await createOrReplace(admin, paths, object as Record<string, unknown>);
+        const token = await serviceAccountToken(admin, subject.namespace, subject.name);
+        return kubeconfig({ token, namespace: subject.namespace });
+      },
       injectFault: (fault) => proxy.injectFault(fault),
       onBeforeWrite: (hook) => proxy.onBeforeWrite(hook),
       put: (object) => sync.call({ op: 'put', object: withNamespace(object) }) as never,

@@ -9,6 +9,8 @@ import type { SyncCall, SyncAnswer } from './cluster-sync.ts';
 
 const { credentials, port } = workerData as { credentials: Credentials; port: MessagePort };
 const paths = new ResourcePaths(credentials);
+/** Namespaces known to exist, so that a put into a new one creates it once. */
+const namespaces = new Set<string>();
 
 /** Group version of each plural the tests name. */
 const GROUP_VERSIONS: Record<string, string> = {
@@ -63,6 +65,16 @@ async function answer(call: SyncCall): Promise<unknown> {
   switch (call.op) {
     case 'put': {
       const object = call.object;
+      // The double takes objects in any namespace; a real server needs the namespace first.
+      const namespace = (object.metadata as { namespace?: string } | undefined)?.namespace;
+      if (namespace !== undefined && !namespaces.has(namespace)) {
+        await createOrReplace(credentials, paths, {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: namespace },
+        });
+        namespaces.add(namespace);
+      }
       const stored = await createOrReplace(credentials, paths, object);
       return object.kind === 'Deployment' ? writeDeploymentStatus(stored, object) : stored;
     }

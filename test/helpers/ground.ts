@@ -14,6 +14,7 @@ export type GroundApi = Pick<
   | 'requests'
   | 'readOnlyToken'
   | 'kubeconfig'
+  | 'identityKubeconfig'
   | 'injectFault'
   | 'onBeforeWrite'
   | 'put'
@@ -26,6 +27,27 @@ export interface Sandbox extends Omit<DoubleSandbox, 'api'> {
   api: GroundApi;
   /** Which ground this is. */
   ground: 'double' | 'cluster';
+}
+
+/**
+ * `manifest` (examples/rbac.yaml, or part of it) granted to the ServiceAccount `account` instead of
+ * the one it names: every ServiceAccount, Role, ClusterRole and binding takes the name `account`
+ * and the bindings' subjects and roles follow, so that applying it next to the original clobbers
+ * nothing on a real server.
+ */
+export function asAccount(manifest: readonly unknown[], account: string): unknown[] {
+  return manifest.map((doc) => {
+    const object = structuredClone(doc) as Record<string, unknown> & {
+      metadata: { name: string };
+      subjects?: { kind: string; name: string }[];
+      roleRef?: { name: string };
+    };
+    object.metadata.name = account;
+    for (const subject of object.subjects ?? [])
+      if (subject.kind === 'ServiceAccount') subject.name = account;
+    if (object.roleRef) object.roleRef.name = account;
+    return object;
+  });
 }
 
 /** The ground ISTIO_CANARY_GROUND asks for. */

@@ -98,8 +98,8 @@ describe('a Role missing a verb', { skip: skipWithoutPrometheus() }, () => {
     );
     assert.match(
       output,
-      /get\/update\/patch virtualservices/,
-      'the message says what the Role needs',
+      /The credentials need the rules examples\/rbac\.yaml grants/,
+      'the message says where the rules the tool needs are',
     );
     assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
     assertRestored(backendVs(sandbox));
