@@ -10,20 +10,20 @@ import {
   getInput,
   getState,
   runSecrets
-} from "./chunks/chunk-LTS5MWSS.js";
+} from "./chunks/chunk-V2II2NQW.js";
 import {
   checkRestorable,
   restoreRoutes,
   stateInputs
-} from "./chunks/chunk-VP7HGKSA.js";
+} from "./chunks/chunk-VXZEBWZL.js";
 import {
   ExitGuard,
   parseSettings,
   protectStream
-} from "./chunks/chunk-SWODQ3BM.js";
+} from "./chunks/chunk-5JVSLM6V.js";
 import {
   StateMismatchError
-} from "./chunks/chunk-QOTIV6PK.js";
+} from "./chunks/chunk-UJZZFXTN.js";
 
 // src/github/post.ts
 var POST_GRACE_MS = 3e4;
