@@ -228,8 +228,9 @@ function chartSection(report: StageReport, names: SideNames): string | undefined
   const chart = renderSuccessChart(report.checks, names);
   if (chart === undefined) return undefined;
   const legend =
-    `Orange (${CHART_COLOURS.canary}): canary ${code(names.canary)}; ` +
-    `blue (${CHART_COLOURS.stable}): stable ${code(names.stable)}.`;
+    `Orange bars (${CHART_COLOURS.canary}): canary ${code(names.canary)}; ` +
+    `blue line (${CHART_COLOURS.stable}): stable ${code(names.stable)}. ` +
+    'A label marked warm-up is the first window after a weight change (shown, not judged); failed marks a failed check.';
   return `### Success rate\n\n${fence('mermaid', chart)}\n\n${legend}`;
 }
 
