@@ -233,6 +233,21 @@ void describe('renderSummary', () => {
     assert.ok(text.endsWith('\n'));
   });
 
+  void it('names the HTML report on the runner, redacted, and says how to keep it', () => {
+    const secrets = new Secrets(['s3cr3t-path']);
+    const text = renderSummary(report(), secrets, {
+      htmlReport: '/runner/s3cr3t-path/istio-canary-report-x.html',
+    });
+    assert.ok(
+      text.includes(
+        '### HTML report\n\nThe report with charts of every check is on the runner at `/runner/***/istio-canary-report-x.html`',
+      ),
+      text,
+    );
+    assert.ok(text.includes('actions/upload-artifact'));
+    assert.ok(!renderSummary(report(), secrets).includes('HTML report'), 'no file, no section');
+  });
+
   void it('leaves the chart out without two checks with data', () => {
     const text = renderSummary(report({ checks: [check(), noData(120_000)] }), NO_SECRETS);
     assert.ok(!text.includes('mermaid'));
