@@ -39,11 +39,12 @@ export function successRateChart(report: StageReport, names: SideNames): string 
   const values = allValues(report.checks, measure);
   if (values.length === 0) return undefined;
   const floor = Math.min(...values, limit && limit > 0 ? limit : 100);
-  const yMin = Math.max(0, Math.min(99, Math.floor(floor - 1)));
+  const ticks = ticksFrom(Math.max(0, Math.min(99, Math.floor(floor - 1))), 100);
   return chart(report, names, measure, {
     label: `Success rate over the watch: ${names.canary} (canary) against ${names.stable} (stable)`,
-    yMin,
+    yMin: ticks[0],
     yMax: 100,
+    yTicks: ticks,
     guide: limit && limit > 0 ? { y: limit, label: `minimum ${limit}%` } : undefined,
   });
 }
@@ -68,6 +69,14 @@ export function latencyChart(report: StageReport, names: SideNames): string | un
     yMax: ticks[ticks.length - 1],
     yTicks: ticks,
   });
+}
+
+/** Round ticks up to `max`, the lowest at or below `min`: the axis starts at a labelled value. */
+function ticksFrom(min: number, max: number): number[] {
+  const ticks = niceTicks(min, max);
+  if (ticks.length < 2 || ticks[0] <= min) return ticks;
+  const step = ticks[1] - ticks[0];
+  return [Math.max(0, Number((ticks[0] - step).toPrecision(12))), ...ticks];
 }
 
 interface AxisChoice {

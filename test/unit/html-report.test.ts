@@ -176,6 +176,16 @@ describe('renderHtmlReport', () => {
     assert.ok(html.includes('>minimum 99%</text>'));
   });
 
+  it('starts the success axis at a labelled value at or below the lowest point', () => {
+    const low = rolledBackWalk();
+    low.checks[5] = { ...low.checks[5], canary: { ...low.checks[5].canary, successRate: 63.4 } };
+    const page = renderHtmlReport(low, NO_SECRETS);
+    const ticks = [...page.matchAll(/class="tick tick-y"[^>]*>([\d.]+)%</g)].map((m) =>
+      Number(m[1]),
+    );
+    assert.deepEqual(ticks, [60, 70, 80, 90, 100]);
+  });
+
   it('names the JSON report of the same run', () => {
     assert.ok(html.includes('<code>istio-canary-report-x.json</code>'));
   });
