@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import { envName } from '../src/cli/args.ts';
 import { INPUTS, type InputSpec } from '../src/config/inputs.ts';
 import { VERSION } from '../src/version.ts';
+import { pinnedCli, sourceBundleDigest } from './cli-pin.ts';
 
 /** One GitLab `spec: inputs` entry, as GitLab reads it. */
 export interface GitlabInput {
@@ -57,18 +58,27 @@ export const GITLAB_TEMPLATES: readonly GitlabTemplate[] = [
   },
 ];
 
-/** The CLI the jobs run unless the `cli` input says otherwise: the published package, pinned. */
-export const DEFAULT_CLI = `npx --yes istio-canary@${VERSION}`;
+/** The package the jobs fetch by default (`cli`), at this version, pinned by digest. */
+export const CLI_PACKAGE = 'istio-canary';
 
 /** Where the jobs write their dotenv report and JSON reports, relative to the project dir. */
 export const DOTENV_FILE = 'istio-canary.env';
 export const REPORT_DIR = 'istio-canary-report';
 
+/** The artifact's name on merge requests (`artifacts:expose_as`). */
+export const ARTIFACT_NAME = 'istio-canary report';
+
 /** Job variable that carries the `gate` input into `rules:if` (rules cannot read inputs). */
 const GATE_VARIABLE = 'ISTIO_CANARY_GITLAB_GATE';
 
-/** The inputs GitLab needs beyond the action's, in the order a reader meets them. */
-export function gitlabOnlyInputs(template: GitlabTemplate): Record<string, GitlabInput> {
+/**
+ * The inputs GitLab needs beyond the action's, in the order a reader meets them. `digest` pins
+ * the bundle the default `cli` may run (see cli-pin.ts).
+ */
+export function gitlabOnlyInputs(
+  template: GitlabTemplate,
+  digest: string,
+): Record<string, GitlabInput> {
   const inputs: Record<string, GitlabInput> = {
     stage: {
       description:
@@ -94,9 +104,8 @@ export function gitlabOnlyInputs(template: GitlabTemplate): Record<string, Gitla
     };
   }
   inputs.cli = {
-    description:
-      'Command that runs the istio-canary CLI: the published package by default; a vendored path (node /opt/istio-canary/cli.js) on runners without registry access.',
-    default: DEFAULT_CLI,
+    description: `Command that runs the istio-canary CLI. The default fetches ${CLI_PACKAGE}@${VERSION} from the npm registry the job's npm configuration names, and runs it only if the SHA-256 of its bundle is the one pinned here (${digest}), so a package anyone else publishes under the name never runs. On runners without registry access: a vendored copy (node /opt/istio-canary/dist/cli.js).`,
+    default: pinnedCli(CLI_PACKAGE, VERSION, digest),
   };
   return inputs;
 }
@@ -145,8 +154,8 @@ export function actionInputsOf(): readonly InputSpec[] {
   return INPUTS.filter((input) => input.name !== 'command');
 }
 
-function specOf(template: GitlabTemplate): Record<string, GitlabInput> {
-  const inputs = gitlabOnlyInputs(template);
+function specOf(template: GitlabTemplate, digest: string): Record<string, GitlabInput> {
+  const inputs = gitlabOnlyInputs(template, digest);
   for (const input of actionInputsOf())
     inputs[input.name] = gitlabInput(input, template.requires.includes(input.name));
   return inputs;
@@ -172,7 +181,13 @@ function jobOf(template: GitlabTemplate): Record<string, unknown> {
     variables,
     rules,
     script: [`$[[ inputs.cli ]] ${template.command} --dotenv ${DOTENV_FILE}`],
-    artifacts: { when: 'always', paths: [`${REPORT_DIR}/`], reports: { dotenv: DOTENV_FILE } },
+    // expose_as puts a link to the folder (the JSON and the HTML report) on merge requests.
+    artifacts: {
+      when: 'always',
+      expose_as: ARTIFACT_NAME,
+      paths: [`${REPORT_DIR}/`],
+      reports: { dotenv: DOTENV_FILE },
+    },
   };
 }
 
@@ -185,23 +200,31 @@ const HEADER: Record<GitlabTemplate['command'], string> = {
 };
 
 /** The template's text, formatted as `prettier` leaves it so `format:check` stays green. */
-export async function renderGitlabTemplate(template: GitlabTemplate): Promise<string> {
+export async function renderGitlabTemplate(
+  template: GitlabTemplate,
+  digest: string,
+): Promise<string> {
   const header = [
     '# Generated from src/config/inputs.ts by `npm run generate`; edit the table there.',
     `# ${HEADER[template.command]}`,
     '# Usage and the reasons behind each keyword: gitlab/README.md.',
   ].join('\n');
-  const spec = stringify({ spec: { inputs: specOf(template) } }, { lineWidth: 0 });
+  const spec = stringify({ spec: { inputs: specOf(template, digest) } }, { lineWidth: 0 });
   const job = stringify({ [template.jobName]: jobOf(template) }, { lineWidth: 0 });
   const text = `${header}\n${spec}---\n${job}`;
   const config = (await resolveConfig(template.file)) ?? {};
   return format(text, { ...config, filepath: template.file });
 }
 
-/** Every template by path, as `npm run generate` writes them. */
-export async function renderGitlabTemplates(): Promise<Record<string, string>> {
+/**
+ * Every template by path, as `npm run generate` writes them, pinning the bundle the sources
+ * build to now (built afresh unless `digest` is given).
+ */
+export async function renderGitlabTemplates(
+  digest: string = sourceBundleDigest(),
+): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
   for (const template of GITLAB_TEMPLATES)
-    files[template.file] = await renderGitlabTemplate(template);
+    files[template.file] = await renderGitlabTemplate(template, digest);
   return files;
 }

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { errorLines, stackLines, UserError } from '../errors.ts';
 import { createLiveRun } from '../live-deps.ts';
 import type { Logger } from '../logger.ts';
+import { writeHtmlReport } from '../report/html-file.ts';
 import { REPORT_SCHEMA, writeJsonReport } from '../report/json.ts';
 import { outputsOf } from '../report/outputs.ts';
 import type { StageReport } from '../report/report.ts';
@@ -64,8 +65,10 @@ async function finish(
     dir: io.env.ISTIO_CANARY_REPORT_DIR || undefined,
     secrets,
   });
-  const outputs = outputsOf(report, reportPath);
+  const htmlPath = await writeHtmlBeside(report, reportPath, secrets, logger);
+  const outputs = outputsOf(report, reportPath, htmlPath);
   if (args.dotenv) await writeDotenv(args.dotenv, outputs, secrets);
+  if (htmlPath) logger.info(`HTML report: ${htmlPath}`);
   logger.info(
     `Result: ${report.outcome}${report.reason ? ` - ${report.reason}` : ''} (canary weight ${report.weightAfter}%; report ${reportPath}).`,
   );
@@ -74,6 +77,24 @@ async function finish(
     io.stdout(`${jsonText(secrets.redactDeep(document))}\n`);
   }
   return succeeded(report) && !io.signal.aborted ? EXIT_OK : EXIT_FAILED;
+}
+
+/**
+ * The HTML report beside the JSON one, or '' with a warning when it cannot be written: the page
+ * is for people, and the rollout's outcome and the JSON report stand without it.
+ */
+async function writeHtmlBeside(
+  report: StageReport,
+  jsonPath: string,
+  secrets: Secrets,
+  logger: Logger,
+): Promise<string> {
+  try {
+    return await writeHtmlReport(report, { jsonPath, secrets });
+  } catch (error) {
+    logger.warn(`Could not write the HTML report: ${errorLines(error).join(' ')}`);
+    return '';
+  }
 }
 
 /** Names the job in the rollout state: GitLab's pipeline and job when there, else host and pid. */

@@ -51,7 +51,8 @@ const COMMAND_HELP: Record<string, CommandHelp> = {
 
 /** Variables the CLI reads that have no flag: knobs for CI systems rather than for people. */
 const ENVIRONMENT = {
-  ISTIO_CANARY_REPORT_DIR: 'folder for the JSON report file [default: the temporary folder]',
+  ISTIO_CANARY_REPORT_DIR:
+    'folder for the JSON and HTML report files [default: the temporary folder]',
   ISTIO_CANARY_RUN_ID:
     'names this run in the rollout state [default: the GitLab pipeline and job, else host and pid]',
   ISTIO_CANARY_DEBUG: 'any value: debug lines and stack traces of internal errors',

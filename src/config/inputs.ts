@@ -285,4 +285,9 @@ export const OUTPUTS: readonly { name: string; description: string }[] = [
   { name: 'success-rate', description: "Canary success rate (percent) over the stage's watch." },
   { name: 'latency', description: 'Canary latency in ms at latency-percentile over the watch.' },
   { name: 'report', description: 'Path of the JSON report of every check.' },
+  {
+    name: 'html-report',
+    description:
+      'Path of the HTML report beside it (charts, stages, the verdict in words); empty when it could not be written.',
+  },
 ];

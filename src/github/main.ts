@@ -6,6 +6,7 @@ import { INPUTS } from '../config/inputs.ts';
 import { errorLines, stackLines, UserError } from '../errors.ts';
 import { ExitGuard } from '../exit-guard.ts';
 import { createLiveDeps, createLiveRun } from '../live-deps.ts';
+import { writeHtmlReport } from '../report/html-file.ts';
 import { writeJsonReport } from '../report/json.ts';
 import { outputsOf } from '../report/outputs.ts';
 import type { StageReport } from '../report/report.ts';
@@ -86,17 +87,37 @@ async function publish(
     dir: process.env.RUNNER_TEMP || undefined,
     secrets,
   });
-  for (const [name, value] of Object.entries(outputsOf(report, reportPath)))
+  const htmlPath = await writeHtml(report, reportPath, secrets, logger);
+  for (const [name, value] of Object.entries(outputsOf(report, reportPath, htmlPath)))
     core.setOutput(name, secrets.redact(value));
   if (process.env.GITHUB_STEP_SUMMARY) {
     try {
-      await core.summary.addRaw(renderSummary(report, secrets), true).write();
+      const files = htmlPath ? { htmlReport: htmlPath } : {};
+      await core.summary.addRaw(renderSummary(report, secrets, files), true).write();
     } catch (error) {
       logger.warn(`Could not write the job summary: ${describe(error, logger)}`);
     }
   }
   if (settings.githubToken) await postStatus(settings.githubToken, report, secrets, logger);
   if (!succeeded(report)) logger.fail(report.reason ?? `The canary was rolled back.`);
+}
+
+/**
+ * The HTML report beside the JSON one, or '' with a warning: the page is for people, and the
+ * step's outcome stands without it. The action uploads nothing; the summary says where it is.
+ */
+async function writeHtml(
+  report: StageReport,
+  jsonPath: string,
+  secrets: Secrets,
+  logger: ActionsLogger,
+): Promise<string> {
+  try {
+    return await writeHtmlReport(report, { jsonPath, secrets });
+  } catch (error) {
+    logger.warn(`Could not write the HTML report: ${describe(error, logger)}`);
+    return '';
+  }
 }
 
 async function postStatus(

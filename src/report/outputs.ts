@@ -1,7 +1,14 @@
 import type { StageReport } from './report.ts';
 
-/** The step's outputs (action outputs, CLI dotenv), as strings; empty when there is no figure. */
-export function outputsOf(report: StageReport, reportPath: string): Record<string, string> {
+/**
+ * The step's outputs (action outputs, CLI dotenv), as strings; empty when there is no figure or
+ * no file (the HTML report, when it could not be written).
+ */
+export function outputsOf(
+  report: StageReport,
+  reportPath: string,
+  htmlReportPath = '',
+): Record<string, string> {
   const fixed = (value: number | undefined, digits: number): string =>
     value === undefined || !Number.isFinite(value) ? '' : String(Number(value.toFixed(digits)));
   return {
@@ -10,5 +17,6 @@ export function outputsOf(report: StageReport, reportPath: string): Record<strin
     'success-rate': fixed(report.canary?.successRate, 3),
     latency: fixed(report.canary?.latencyMs, 1),
     report: reportPath,
+    'html-report': htmlReportPath,
   };
 }

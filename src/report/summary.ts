@@ -30,13 +30,23 @@ const HEADINGS: Record<Outcome, string> = {
   'dry-run': '📝 Dry run: nothing was changed',
 };
 
+/** The report files the step wrote, named at the end of the summary. */
+export interface SummaryFiles {
+  /** The HTML report's path on the runner (the `html-report` output). */
+  htmlReport?: string;
+}
+
 /**
  * The job summary (GitHub-flavoured Markdown, for `GITHUB_STEP_SUMMARY`): what happened, why, the
  * checks, a chart of the success rates, and in a dry run the planned change. Secrets are replaced
  * in the report first, then every value is escaped where it is placed (markdown.ts): names,
  * reasons and messages from the cluster or Prometheus show as text, never as Markdown or HTML.
  */
-export function renderSummary(unredacted: StageReport, secrets: Secrets): string {
+export function renderSummary(
+  unredacted: StageReport,
+  secrets: Secrets,
+  files: SummaryFiles = {},
+): string {
   const report = secrets.redactDeep(unredacted);
   const names = sideNames(report);
   const sections = [
@@ -48,6 +58,7 @@ export function renderSummary(unredacted: StageReport, secrets: Secrets): string
     checksSection(report, names),
     chartSection(report, names),
     planSection(report),
+    filesSection(files, secrets),
   ];
   return `${sections.filter((s) => s !== undefined).join('\n\n')}\n`;
 }
@@ -228,8 +239,9 @@ function chartSection(report: StageReport, names: SideNames): string | undefined
   const chart = renderSuccessChart(report.checks, names);
   if (chart === undefined) return undefined;
   const legend =
-    `Orange (${CHART_COLOURS.canary}): canary ${code(names.canary)}; ` +
-    `blue (${CHART_COLOURS.stable}): stable ${code(names.stable)}.`;
+    `Orange bars (${CHART_COLOURS.canary}): canary ${code(names.canary)}; ` +
+    `blue line (${CHART_COLOURS.stable}): stable ${code(names.stable)}. ` +
+    'A label marked warm-up is the first window after a weight change (shown, not judged); failed marks a failed check.';
   return `### Success rate\n\n${fence('mermaid', chart)}\n\n${legend}`;
 }
 
@@ -241,6 +253,19 @@ function planSection(report: StageReport): string | undefined {
     fence('yaml', stringify(report.plan.before).trimEnd()),
     '**After**',
     fence('yaml', stringify(report.plan.after).trimEnd()),
+  ].join('\n\n');
+}
+
+/**
+ * Where the HTML report is. The step uploads nothing itself (an upload needs the workflow's
+ * permission and retention choices), so the summary says where the file is and how to keep it.
+ */
+function filesSection(files: SummaryFiles, secrets: Secrets): string | undefined {
+  if (files.htmlReport === undefined) return undefined;
+  return [
+    '### HTML report',
+    `The report with charts of every check is on the runner at ${code(secrets.redact(files.htmlReport))} (output \`html-report\`). ` +
+      'To open it from this run, add a step after this one with `actions/upload-artifact`, `if: always()` and `path: ${{ steps.<id>.outputs.html-report }}`.',
   ].join('\n\n');
 }
 

@@ -106,6 +106,8 @@ describe(
       );
       assert.match(run.summary, /rolled back/i);
       assert.match(run.summary, /### Sequential analysis/);
+      assert.ok(run.summary.includes(`on the runner at \`${run.outputs['html-report']}\``));
+      assert.match(readFileSync(run.outputs['html-report'], 'utf8'), /Why it was rolled back/);
       assert.match(run.summary, /\*\*Route restored in\*\* \| [\d.]+ s after the breach/);
       const report = JSON.parse(readFileSync(run.outputs.report, 'utf8')) as {
         restoreSeconds: number;

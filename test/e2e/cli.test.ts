@@ -112,8 +112,18 @@ describe(
         'ISTIO_CANARY_OUTPUT_SUCCESS_RATE',
         'ISTIO_CANARY_OUTPUT_LATENCY',
         'ISTIO_CANARY_OUTPUT_REPORT',
+        'ISTIO_CANARY_OUTPUT_HTML_REPORT',
       ]);
       assert.equal(env.ISTIO_CANARY_OUTPUT_RESULT, 'passed');
+      assert.equal(
+        env.ISTIO_CANARY_OUTPUT_HTML_REPORT,
+        report.outputs.report.replace(/\.json$/, '.html'),
+        'the HTML report beside the JSON one',
+      );
+      assert.ok(
+        readFileSync(env.ISTIO_CANARY_OUTPUT_HTML_REPORT, 'utf8').includes('Canary stage passed'),
+      );
+      assert.ok(run.stderr.includes(`HTML report: ${env.ISTIO_CANARY_OUTPUT_HTML_REPORT}`));
       assert.equal(env.ISTIO_CANARY_OUTPUT_WEIGHT, '10');
       assert.equal(env.ISTIO_CANARY_OUTPUT_SUCCESS_RATE, report.outputs['success-rate']);
       assert.equal(env.ISTIO_CANARY_OUTPUT_REPORT, report.outputs.report);

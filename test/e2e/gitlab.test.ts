@@ -119,6 +119,10 @@ describe(
       assert.equal(first[WEIGHT], '10');
       assert.ok(Number(first[SUCCESS_RATE]) >= 99, first[SUCCESS_RATE]);
       assert.match(first[REPORT], /^istio-canary-report\/.+\.json$/);
+      const html = first[dotenvName('html-report')];
+      assert.equal(html, first[REPORT].replace(/\.json$/, '.html'));
+      const page = readFileSync(join(dir, '.gitlab-ci-local/artifacts/canary-10', html), 'utf8');
+      assert.match(page, /Canary stage passed/, 'the HTML report is among the artifacts');
       const second = dotenvReport(dir, 'canary-50', DOTENV);
       assert.equal(second[RESULT], 'passed');
       assert.equal(

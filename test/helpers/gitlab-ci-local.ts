@@ -10,8 +10,11 @@ const GITLAB_CI_LOCAL = join(ROOT, 'node_modules/gitlab-ci-local/dist/index.js')
 /** `cli` input that runs this checkout's bundle on this process's Node (24 under `npm test`). */
 export const LOCAL_CLI = `"${process.execPath}" "${join(ROOT, 'dist/cli.js')}"`;
 
-/** A CI/CD variable as gitlab-ci-local's project variables file declares it. */
-export type CiVariable = string | { type: 'file'; value: string };
+/**
+ * A CI/CD variable as gitlab-ci-local's project variables file declares it. A plain string that
+ * starts with `/` or `~` is taken for a file variable there; `type: 'variable'` keeps a path a path.
+ */
+export type CiVariable = string | { type: 'file' | 'variable'; value: string };
 
 /** What one gitlab-ci-local run printed, how it ended, and how long it took. */
 export interface PipelineRun {

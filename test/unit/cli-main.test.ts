@@ -269,6 +269,7 @@ describe('dotenv', () => {
         'ISTIO_CANARY_OUTPUT_SUCCESS_RATE',
         'ISTIO_CANARY_OUTPUT_LATENCY',
         'ISTIO_CANARY_OUTPUT_REPORT',
+        'ISTIO_CANARY_OUTPUT_HTML_REPORT',
       ],
     );
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { showControls } from '../../src/escape/control.ts';
+import { htmlBlock, htmlText } from '../../src/escape/html.ts';
 import { jsonText } from '../../src/escape/json.ts';
 import { logLine } from '../../src/escape/log.ts';
 import {
@@ -98,6 +99,37 @@ describe('markdownFence', () => {
     assert.equal(lines[0], '`````yaml');
     assert.equal(lines.at(-1), '`````');
     assert.equal(lines[3], '\\x1b[2J');
+  });
+});
+
+describe('htmlText (HTML report)', () => {
+  it('turns every character that starts markup into a reference', () => {
+    assert.equal(
+      htmlText(HOSTILE_PIECES.html),
+      '&lt;img src=x onerror=alert(1)&gt;&lt;b&gt;FORGED&lt;/b&gt;',
+    );
+    assert.equal(htmlText(`a"b'c&amp;`), 'a&quot;b&#39;c&amp;amp;');
+    assert.equal(htmlText('<!-- x --><script>'), '&lt;!-- x --&gt;&lt;script&gt;');
+  });
+
+  it('keeps hostile text on one line, shows its control characters, and cannot leave an attribute', () => {
+    const text = htmlText(HOSTILE);
+    assert.doesNotMatch(text, /[<>"'\n\r]/);
+    assert.doesNotMatch(text, TERMINAL_ACTIVE);
+    assert.ok(text.includes('\\u202eFORGED reversed'), text);
+    assert.ok(!/&(?!amp;|lt;|gt;|quot;|#39;)/.test(text), 'every & starts one of our references');
+  });
+
+  it('leaves our own sentences as they are', () => {
+    const ours = 'v2 errors 2.6x v1 (2 of 50 vs 4 of 258), p = 0.9: watching → ≤ é';
+    assert.equal(htmlText(ours), ours);
+  });
+
+  it('keeps the lines of a block and escapes each', () => {
+    assert.equal(
+      htmlBlock('name: <b>\r\nx: "\u001b[2J"'),
+      'name: &lt;b&gt;\nx: &quot;\\x1b[2J&quot;',
+    );
   });
 });
 

@@ -18,6 +18,7 @@ import { withInputTables } from '../../scripts/readme-tables.ts';
 import { envName, parseArgs } from '../../src/cli/args.ts';
 import { INPUTS, type InputSpec } from '../../src/config/inputs.ts';
 import { parseSettings } from '../../src/config/settings.ts';
+import { VERSION } from '../../src/version.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
@@ -34,7 +35,7 @@ interface GitlabJob {
   needs?: unknown[];
   dependencies?: unknown[];
   script: string[];
-  artifacts: { when: string; reports: { dotenv: string } };
+  artifacts: { when: string; expose_as?: string; paths: string[]; reports: { dotenv: string } };
 }
 
 /** A template as GitLab reads it: the `spec: inputs` header document, then the job. */
@@ -95,7 +96,7 @@ describe('the CLI, the action and the GitLab templates take the same inputs', ()
   for (const template of GITLAB_TEMPLATES) {
     test(`${template.file}: every action input but command, same defaults, types and options`, () => {
       const { inputs } = loadTemplate(template);
-      const extras = Object.keys(gitlabOnlyInputs(template));
+      const extras = Object.keys(gitlabOnlyInputs(template, '0'.repeat(64)));
       assert.deepEqual(Object.keys(inputs), [...extras, ...actionInputsOf().map((i) => i.name)]);
       assert.ok(!('command' in inputs), 'the template fixes the command');
       assert.deepEqual(extras.sort(), [
@@ -125,7 +126,12 @@ describe('the CLI, the action and the GitLab templates take the same inputs', ()
         }
       }
       assert.equal(inputs.image.default, 'node:24');
-      assert.match(String(inputs.cli.default), /^npx --yes istio-canary@\d+\.\d+\.\d+$/);
+      const cli = String(inputs.cli.default);
+      assert.ok(
+        cli.includes(`npm pack --loglevel=error --pack-destination "$d" istio-canary@${VERSION} `),
+      );
+      assert.match(cli, /if \[ "\$s" != [0-9a-f]{64} \]; then .*exit 1; fi; exec node /);
+      assert.doesNotMatch(cli, /npx/, 'never a bare registry package');
       if (template.gated) assert.deepEqual(inputs.gate.options, ['manual', 'none']);
     });
 
@@ -141,6 +147,8 @@ describe('the CLI, the action and the GitLab templates take the same inputs', ()
         `$[[ inputs.cli ]] ${template.command} --dotenv ${job.artifacts.reports.dotenv}`,
       ]);
       assert.equal(job.artifacts.when, 'always', 'a rolled-back stage keeps its report');
+      assert.equal(job.artifacts.expose_as, 'istio-canary report');
+      assert.deepEqual(job.artifacts.paths, [`${job.variables.ISTIO_CANARY_REPORT_DIR}/`]);
       assert.match(job.resource_group, /\$\[\[ inputs\.virtual-service \]\]/);
     });
   }

@@ -107,7 +107,7 @@ void describe('formatCheckLine', () => {
 });
 
 void describe('renderSuccessChart', () => {
-  void it('draws canary then stable, leaving out checks without data', () => {
+  void it('draws canary as bars and stable as a line, leaving out checks without data', () => {
     const checks = [
       check({ elapsedMs: 30_000, canary: { requests: 100, errors: 0, successRate: 100 } }),
       noData(60_000),
@@ -123,12 +123,45 @@ void describe('renderSuccessChart', () => {
         '      plotColorPalette: "#e8590c, #1c7ed6"',
         '---',
         'xychart-beta',
-        `  title "Success rate: v2 (canary) vs v'1 (stable)"`,
-        '  x-axis "elapsed" ["30s", "1m30s"]',
+        `  title "Success rate: v2 (canary, bars) vs v'1 (stable, line)"`,
+        '  x-axis "time watched" ["30s (10%)", "1m30s"]',
         '  y-axis "success %" 96 --> 100',
-        '  line [100, 97.46]',
+        '  bar [100, 97.46]',
         '  line [99.9, 99.9]',
       ].join('\n'),
+    );
+  });
+
+  void it('keeps the canary visible where both sides are at 100%', () => {
+    const perfect = check({
+      canary: { requests: 10, errors: 0, successRate: 100 },
+      stable: { requests: 10, errors: 0, successRate: 100 },
+    });
+    const chart = renderSuccessChart([perfect, { ...perfect, elapsedMs: 120_000 }], {
+      canary: 'a',
+      stable: 'b',
+    })!;
+    // xychart draws every line alike: two equal lines are one. A bar under a line is not.
+    const series = chart.split('\n').filter((line) => /^ {2}(line|bar) \[/.test(line));
+    assert.deepEqual(series, ['  bar [100, 100]', '  line [100, 100]']);
+  });
+
+  void it('marks the warm-up window (shown, not judged), the failed check and each new weight', () => {
+    const checks = [
+      check({ elapsedMs: 30_000, warmUp: true, verdict: 'no-data' }),
+      check({ elapsedMs: 60_000 }),
+      check({ elapsedMs: 30_000, weight: 25, warmUp: true, verdict: 'no-data' }),
+      check({ elapsedMs: 60_000, weight: 25, verdict: 'fail' }),
+    ];
+    const chart = renderSuccessChart(checks, { canary: 'v2', stable: 'v1' })!;
+    assert.match(
+      chart,
+      /x-axis "time watched" \["30s \(10%, warm-up\)", "1m", "1m30s \(25%, warm-up\)", "2m \(failed\)"\]/,
+    );
+    assert.deepEqual(
+      chartPoints(checks).map((p) => p.atMs),
+      [30_000, 60_000, 90_000, 120_000],
+      'a later weight continues the time axis',
     );
   });
 
@@ -195,8 +228,24 @@ void describe('renderSummary', () => {
       ),
     );
     assert.ok(text.includes('```mermaid\n---\nconfig:'));
-    assert.ok(text.includes('  line [99.68, 95]'));
+    assert.ok(text.includes('  bar [99.68, 95]'));
+    assert.ok(text.includes('  line [99.9, 99.9]'));
     assert.ok(text.endsWith('\n'));
+  });
+
+  void it('names the HTML report on the runner, redacted, and says how to keep it', () => {
+    const secrets = new Secrets(['s3cr3t-path']);
+    const text = renderSummary(report(), secrets, {
+      htmlReport: '/runner/s3cr3t-path/istio-canary-report-x.html',
+    });
+    assert.ok(
+      text.includes(
+        '### HTML report\n\nThe report with charts of every check is on the runner at `/runner/***/istio-canary-report-x.html`',
+      ),
+      text,
+    );
+    assert.ok(text.includes('actions/upload-artifact'));
+    assert.ok(!renderSummary(report(), secrets).includes('HTML report'), 'no file, no section');
   });
 
   void it('leaves the chart out without two checks with data', () => {
