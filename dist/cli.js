@@ -12,5 +12,5 @@ if (major < 22 || major === 22 && minor < 19) {
 }
 var { enableCompileCache } = await import("node:module");
 enableCompileCache();
-var { main } = await import("./chunks/process-FUBVW5PU.js");
+var { main } = await import("./chunks/process-2KEBXZRF.js");
 await main();

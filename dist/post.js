@@ -10,20 +10,20 @@ import {
   getInput,
   getState,
   runSecrets
-} from "./chunks/chunk-V2II2NQW.js";
+} from "./chunks/chunk-VQ6LX7GC.js";
 import {
   checkRestorable,
   restoreRoutes,
   stateInputs
-} from "./chunks/chunk-VXZEBWZL.js";
+} from "./chunks/chunk-UNBSWFHG.js";
 import {
   ExitGuard,
   parseSettings,
   protectStream
-} from "./chunks/chunk-5JVSLM6V.js";
+} from "./chunks/chunk-QDG3XEKM.js";
 import {
   StateMismatchError
-} from "./chunks/chunk-UJZZFXTN.js";
+} from "./chunks/chunk-SEGWWIB7.js";
 
 // src/github/post.ts
 var POST_GRACE_MS = 3e4;
